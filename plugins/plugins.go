@@ -1,6 +1,3 @@
-// Package plugins runs corebridge's plugins: value encodings and storage
-// backends served by hashicorp/go-plugin over gRPC, either as processes of
-// their own or inside the host.
 package plugins
 
 import "github.com/hashicorp/go-plugin"
