@@ -374,3 +374,14 @@ func (c *Core) check() error {
 	}
 	return nil
 }
+
+// Signable returns the exact bytes the current signature covers.
+func (c *Core) Signable() []byte {
+	s := c.c
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.scheme == nil {
+		return nil
+	}
+	return s.scheme.signable(TreeHash(s.roots), s.header.Length, s.header.Fork)
+}
