@@ -47,18 +47,18 @@ type Core struct {
 
 // state is what all sessions of one core share.
 type state struct {
-	st       Storage
-	key      Key
-	dkey     Key
-	writeMu  sync.Mutex // serialises mutations, including their storage commit
-	mu       sync.RWMutex
-	scheme   *scheme // nil for a manifest-mode reader that has not seen the manifest yet
-	manifest []byte
-	secret   ed25519.PrivateKey
-	header   *Header // last committed header
-	roots    []Node
-	bytes    uint64
-	changed  chan struct{} // closed and replaced at every change
+	st        Storage
+	key       Key
+	dkey      Key
+	writeMu   sync.Mutex // serialises mutations, including their storage commit
+	mu        sync.RWMutex
+	scheme    *scheme // nil for a manifest-mode reader that has not seen the manifest yet
+	manifest  []byte
+	secret    ed25519.PrivateKey
+	header    *Header // last committed header
+	roots     []Node
+	bytes     uint64
+	changed   chan struct{} // closed and replaced at every change
 	sessions  int
 	done      chan struct{} // closed when the last session closes
 	exclusive chan struct{} // holds a token while an exclusive session is open
@@ -326,7 +326,11 @@ func (c *Core) ByteLength() uint64 { c.c.mu.RLock(); defer c.c.mu.RUnlock(); ret
 func (c *Core) Fork() uint64 { c.c.mu.RLock(); defer c.c.mu.RUnlock(); return c.c.header.Fork }
 
 // TreeHash returns the hash of the current roots.
-func (c *Core) TreeHash() [32]byte { c.c.mu.RLock(); defer c.c.mu.RUnlock(); return TreeHash(c.c.roots) }
+func (c *Core) TreeHash() [32]byte {
+	c.c.mu.RLock()
+	defer c.c.mu.RUnlock()
+	return TreeHash(c.c.roots)
+}
 
 // Signature returns the stored signature over the current state (nil for
 // an empty core).

@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 
 	"github.com/corebridge/corebridge/core"
@@ -46,6 +47,7 @@ func walkHypercore(ctx context.Context, r *recorder, what string, h *vectors.Hyp
 			values := make([][]byte, len(step.Blocks))
 			for j, b := range step.Blocks {
 				values[j] = r.hex(sw+" block", b.Encoded)
+				checkValue(r, sw, b)
 				r.eq(sw+" block index", b.Index, c.Length()+uint64(j))
 			}
 			res, err := c.Append(ctx, values)
@@ -110,6 +112,7 @@ func checkFinal(ctx context.Context, r *recorder, what string, c *core.Core, st 
 			continue
 		}
 		r.eq(bw+" bytes", hex.EncodeToString(got), b.Encoded)
+		checkValue(r, bw, b)
 		leaf := core.LeafNode(b.Index, got)
 		r.eq(bw+" leaf hash", hex.EncodeToString(leaf.Hash[:]), b.LeafHash)
 	}
@@ -230,4 +233,24 @@ func nilIfEmpty(n []core.Node) []core.Node {
 		return nil
 	}
 	return n
+}
+
+// checkValue checks that a binary or utf-8 block's value is its stored
+// bytes, as Hypercore's binary and utf-8 encodings store them. JSON values
+// are the json encoding plugin's to check.
+func checkValue(r *recorder, what string, b vectors.Block) {
+	switch b.ValueEncoding {
+	case "binary":
+		var v string
+		if err := json.Unmarshal(b.Value, &v); err != nil {
+			r.fail("%s: binary value: %v", what, err)
+		}
+		r.eq(what+" binary value", v, b.Encoded)
+	case "utf-8", "utf8":
+		var v string
+		if err := json.Unmarshal(b.Value, &v); err != nil {
+			r.fail("%s: utf-8 value: %v", what, err)
+		}
+		r.eq(what+" utf-8 value", hex.EncodeToString([]byte(v)), b.Encoded)
+	}
 }

@@ -47,7 +47,9 @@ type recorder struct {
 	checks int
 }
 
-func (r *recorder) fail(format string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(format, args...)) }
+func (r *recorder) fail(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
 
 // eq records a mismatch between got and want under what.
 func (r *recorder) eq(what string, got, want any) {
@@ -250,6 +252,8 @@ func walkReplication(r *recorder, f *vectors.File) {
 		r.eq(fmt.Sprintf("capability %d errors", i), fmt.Sprint(err1, err2), fmt.Sprint(nil, nil))
 		r.eq(fmt.Sprintf("capability %d initiator", i), hex.EncodeToString(ini[:]), c.CapabilityInitiator)
 		r.eq(fmt.Sprintf("capability %d responder", i), hex.EncodeToString(res[:]), c.CapabilityResponder)
+		// The channel-open handshake: flags (1) then the capability.
+		r.eq(fmt.Sprintf("capability %d handshake message", i), "01"+hex.EncodeToString(ini[:]), c.HandshakeMessageInitiator)
 	}
 }
 
@@ -261,4 +265,3 @@ func nodesOf(r *recorder, what string, vs []vectors.Node) []core.Node {
 	}
 	return out
 }
-

@@ -239,6 +239,8 @@ type Replication struct {
 		CoreKey             string `json:"coreKey"`
 		CapabilityInitiator string `json:"capabilityInitiator"`
 		CapabilityResponder string `json:"capabilityResponder"`
+		// HandshakeMessageInitiator is the channel-open payload.
+		HandshakeMessageInitiator string `json:"handshakeMessageInitiator"`
 	} `json:"capabilities"`
 }
 
