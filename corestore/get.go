@@ -158,6 +158,9 @@ func (r *root) load(ctx context.Context, key core.Key, open func(context.Context
 	if e.err != nil {
 		return nil, e.err
 	}
+	r.mu.Lock()
+	r.stored[key] = true
+	r.mu.Unlock()
 	if r.onCore != nil {
 		r.onCore(e.core)
 	}
@@ -229,5 +232,19 @@ func (s *Store) Loaded() []core.Info {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key.String() < out[j].Key.String() })
+	return out
+}
+
+// StoredKeys returns the key of every core the backend holds, loaded or
+// not, written by this store or replicated into it, sorted. A bridge uses it
+// to serve everything it has after a restart.
+func (s *Store) StoredKeys() []core.Key {
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	out := make([]core.Key, 0, len(s.r.stored))
+	for k := range s.r.stored {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out
 }

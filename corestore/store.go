@@ -77,6 +77,7 @@ type root struct {
 	mu     sync.Mutex
 	cores  map[core.Key]*entry // by discovery key
 	owned  map[ownedName]core.Key
+	stored map[core.Key]bool // every core key with a committed header
 	closed bool
 }
 
@@ -113,7 +114,7 @@ func Open(ctx context.Context, backend Backend, opts Options) (*Store, error) {
 	}
 	r := &root{
 		backend: backend, primaryKey: pk, compat: opts.Compat, semantics: opts.Sessions,
-		onCore: opts.OnCore, cores: map[core.Key]*entry{}, owned: map[ownedName]core.Key{},
+		onCore: opts.OnCore, cores: map[core.Key]*entry{}, owned: map[ownedName]core.Key{}, stored: map[core.Key]bool{},
 	}
 	if err := r.indexOwned(ctx); err != nil {
 		return nil, fmt.Errorf("open corestore: %w", err)
@@ -137,6 +138,9 @@ func (r *root) indexOwned(ctx context.Context) error {
 		st.Close()
 		if err != nil {
 			return fmt.Errorf("read core %x: %w", dk, err)
+		}
+		if h != nil {
+			r.stored[h.Key] = true
 		}
 		if n, ok := nameOf(h); ok && r.derives(n, h.Key) {
 			r.owned[n] = h.Key

@@ -115,6 +115,9 @@ func TestNamesSurviveRestart(t *testing.T) {
 	if got := string(a2.Info().UserData["valueEncoding"]); got != "json" {
 		t.Errorf("user data valueEncoding = %q", got)
 	}
+	if got := s2.StoredKeys(); len(got) != 2 {
+		t.Errorf("StoredKeys = %v, want both cores", got)
+	}
 	byKey, err := s2.Get(ctx, corestore.GetOptions{Key: &keyB})
 	if err != nil {
 		t.Fatal(err)
