@@ -2,7 +2,9 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"time"
 
 	"github.com/corebridge/corebridge/core"
 	pb "github.com/corebridge/corebridge/plugins/storage/proto"
@@ -89,6 +91,18 @@ func (c *client) ReadNodes(ctx context.Context, dk [32]byte, indexes []uint64) (
 	}
 }
 
+// abortWait is how long a plugin has to answer a Commit once the caller
+// gave up, before the host cuts the call and reports the outcome unknown.
+const abortWait = 10 * time.Second
+
+// Commit sends the batch and waits for the plugin's answer. The call is not
+// canceled with ctx: a caller that gives up must still learn whether the
+// batch was applied (see the Commit rpc in proto/storage.proto). When ctx
+// ends, Commit stops sending, or asks the plugin to abort if the batch is
+// all sent, and returns the plugin's answer: ctx's error when nothing was
+// applied, nil when the batch was applied all the same. Only a plugin that
+// does not answer within abortWait leaves the outcome unknown
+// (ErrUnavailable).
 func (c *client) Commit(ctx context.Context, dk [32]byte, b *core.Batch) error {
 	if b == nil {
 		return ValidateBatch(b)
@@ -97,18 +111,72 @@ func (c *client) Commit(ctx context.Context, dk [32]byte, b *core.Batch) error {
 	if err != nil {
 		return err
 	}
-	stream, err := c.rpc.Commit(ctx)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sctx, cut := context.WithCancel(context.WithoutCancel(ctx))
+	defer cut()
+	stream, err := c.rpc.Commit(sctx)
 	if err != nil {
 		return fromStatus(err)
 	}
-	for _, ch := range chunks {
-		if err := stream.Send(ch); err != nil {
-			// io.EOF: the server ended the call; CloseAndRecv says why.
-			break
+	answer := make(chan error, 1)
+	go func() {
+		_, err := stream.Recv()
+		answer <- err
+	}()
+	// sent reports whether the last chunk went out. A Send that blocks
+	// because the plugin stopped reading is ended by the cut below.
+	sent := make(chan bool, 1)
+	go func() {
+		for _, ch := range chunks {
+			if ctx.Err() != nil {
+				break
+			}
+			if err := stream.Send(ch); err != nil {
+				sent <- false // the plugin ended the call; the answer says why
+				return
+			}
+		}
+		if ctx.Err() != nil {
+			// Given up before the last chunk: the plugin applies nothing.
+			stream.CloseSend()
+			sent <- false
+			return
+		}
+		sent <- true
+	}()
+
+	var (
+		allSent, sendDone, aborted bool
+		ctxDone                    = ctx.Done()
+		deadline                   <-chan time.Time
+	)
+	abort := func() {
+		if sendDone && allSent && !aborted && ctx.Err() != nil {
+			aborted = true
+			stream.Send(&pb.CommitChunk{Abort: true}) // on failure, the answer says why
 		}
 	}
-	_, err = stream.CloseAndRecv()
-	return fromStatus(err)
+	for {
+		select {
+		case err := <-answer:
+			return fromStatus(err)
+		case allSent = <-sent:
+			sendDone = true
+			abort()
+		case <-ctxDone:
+			ctxDone = nil
+			t := time.NewTimer(abortWait)
+			defer t.Stop()
+			deadline = t.C
+			abort()
+		case <-deadline:
+			cut()
+			<-answer
+			return fmt.Errorf("%w: no answer to the commit within %v after it was given up: %w", ErrUnavailable, abortWait, ctx.Err())
+		}
+	}
 }
 
 func (c *client) List(ctx context.Context) ([][32]byte, error) {

@@ -6,12 +6,13 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	"github.com/corebridge/corebridge/plugins"
 	pb "github.com/corebridge/corebridge/plugins/storage/proto"
 )
 
 // PluginName is the name under which a storage plugin process serves its
 // Backend in a go-plugin plugin set.
-const PluginName = "storage"
+const PluginName = string(plugins.KindStorage)
 
 // Plugin is the go-plugin glue of the storage kind. In a plugin process,
 // Impl is the Backend to serve; on the host, Impl is unused and the

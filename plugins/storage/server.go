@@ -94,15 +94,25 @@ func (s *server) ReadNodes(stream grpc.BidiStreamingServer[pb.ReadNodesRequest, 
 	return nil
 }
 
-func (s *server) Commit(stream grpc.ClientStreamingServer[pb.CommitChunk, pb.CommitResponse]) error {
+// Commit reads the batch, then applies it under a context that ends when
+// the host aborts the commit or the call ends.
+func (s *server) Commit(stream grpc.BidiStreamingServer[pb.CommitChunk, pb.CommitResponse]) error {
 	dk, b, err := batchFromChunks(stream.Recv)
 	if err != nil {
 		return toStatus(err)
 	}
-	if err := s.impl.Commit(stream.Context(), dk, b); err != nil {
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	go func() {
+		// Returns on the host's abort, or with an error when the call ends.
+		if _, err := stream.Recv(); err != io.EOF {
+			cancel()
+		}
+	}()
+	if err := s.impl.Commit(ctx, dk, b); err != nil {
 		return toStatus(err)
 	}
-	return stream.SendAndClose(&pb.CommitResponse{})
+	return stream.Send(&pb.CommitResponse{})
 }
 
 func (s *server) List(_ *pb.ListRequest, stream grpc.ServerStreamingServer[pb.ListChunk]) error {

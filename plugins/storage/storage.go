@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/corebridge/corebridge/core"
+	"github.com/corebridge/corebridge/plugins"
 )
 
 // Backend is what a storage plugin implements: the stored state of many
@@ -69,10 +70,11 @@ var (
 	// ErrCorrupt reports stored data that cannot be decoded.
 	ErrCorrupt = errors.New("storage: corrupt data")
 
-	// ErrUnavailable reports that the storage plugin could not be reached
-	// or died during the call. A Commit that fails with it may or may not
-	// have been applied: read the header to find out.
-	ErrUnavailable = errors.New("storage: plugin unavailable")
+	// ErrUnavailable reports that the storage plugin process could not be
+	// reached or died during the call. It is plugins.ErrUnavailable. A
+	// Commit that fails with it may or may not have been applied: read the
+	// header to find out.
+	ErrUnavailable = plugins.ErrUnavailable
 )
 
 // ValidateBatch reports, wrapping ErrInvalidBatch, why b cannot be

@@ -23,6 +23,7 @@ type Store struct {
 	backend func(ctx context.Context) (Backend, error)
 	wrap    func(error) error
 	release func(ctx context.Context) error
+	pid     func() int
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -47,6 +48,15 @@ func NewStore(name string, b Backend) *Store {
 
 // Name returns the storage's name.
 func (s *Store) Name() string { return s.name }
+
+// Pid returns the pid of the plugin process serving the Store, 0 for a
+// backend inside the host or while the process is being restarted.
+func (s *Store) Pid() int {
+	if s.pid == nil {
+		return 0
+	}
+	return s.pid()
+}
 
 // OpenCore implements corestore.Backend. It does not reach the backend:
 // a core that was never written reads as empty.

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/corebridge/corebridge/core"
+	"github.com/corebridge/corebridge/plugins"
 	pb "github.com/corebridge/corebridge/plugins/storage/proto"
 )
 
@@ -27,84 +26,29 @@ const (
 	keyWireBytes   = 34      // one encoded discovery key
 )
 
-// The gRPC codes that carry the storage sentinels across the plugin
-// boundary; toStatus and fromStatus are inverses on them.
-var sentinelCodes = []struct {
-	err  error
-	code codes.Code
-}{
-	{ErrInvalidBatch, codes.InvalidArgument},
-	{ErrClosed, codes.FailedPrecondition},
-	{ErrCorrupt, codes.DataLoss},
-	{ErrUnavailable, codes.Unavailable},
-	{context.Canceled, codes.Canceled},
-	{context.DeadlineExceeded, codes.DeadlineExceeded},
+// errorTable carries the storage sentinels across the plugin boundary.
+// ErrUnavailable and the context errors need no entry (see
+// plugins.ErrorTable).
+var errorTable = plugins.ErrorTable{
+	{Err: ErrInvalidBatch, Code: codes.InvalidArgument, Reason: "STORAGE_INVALID_BATCH"},
+	{Err: ErrClosed, Code: codes.FailedPrecondition, Reason: "STORAGE_CLOSED"},
+	{Err: ErrCorrupt, Code: codes.DataLoss, Reason: "STORAGE_CORRUPT"},
+	{Err: errProtocolViolation, Code: codes.Internal, Reason: "STORAGE_PROTOCOL"},
 }
 
 // toStatus turns an error of a Backend into the status the server returns.
-// Errors that are none of the sentinels travel as codes.Unknown with their
-// message; malformed messages are codes.Internal (see errProtocol).
-func toStatus(err error) error {
-	if err == nil {
-		return nil
-	}
-	for _, s := range sentinelCodes {
-		if errors.Is(err, s.err) {
-			return status.Error(s.code, err.Error())
-		}
-	}
-	var pe protocolError
-	if errors.As(err, &pe) {
-		return status.Error(codes.Internal, err.Error())
-	}
-	if st, ok := status.FromError(err); ok {
-		return st.Err() // already a status, from the gRPC stream itself
-	}
-	return status.Error(codes.Unknown, err.Error())
-}
+func toStatus(err error) error { return errorTable.ToStatus(err) }
 
-// fromStatus turns an error from a gRPC call back into one that matches the
-// sentinel its code stands for, keeping the message and the status.
-func fromStatus(err error) error {
-	if err == nil {
-		return nil
-	}
-	st, ok := status.FromError(err)
-	if !ok {
-		return err
-	}
-	for _, s := range sentinelCodes {
-		if st.Code() == s.code {
-			return &remoteError{st: st, sentinel: s.err}
-		}
-	}
-	return &remoteError{st: st}
-}
+// fromStatus turns the error of a gRPC call back into one that matches the
+// sentinel it was made from.
+func fromStatus(err error) error { return errorTable.FromStatus(err) }
 
-// remoteError is an error that came back from a plugin process.
-type remoteError struct {
-	st       *status.Status
-	sentinel error // nil when the code carries no sentinel
-}
-
-func (e *remoteError) Error() string {
-	msg := e.st.Message()
-	if e.sentinel != nil && !strings.Contains(msg, e.sentinel.Error()) {
-		return e.sentinel.Error() + ": " + msg
-	}
-	return msg
-}
-
-func (e *remoteError) Unwrap() error              { return e.sentinel }
-func (e *remoteError) GRPCStatus() *status.Status { return e.st }
-
-// protocolError reports a message that breaks the plugin protocol.
-type protocolError string
-
-func (e protocolError) Error() string { return "storage: plugin protocol: " + string(e) }
+// errProtocolViolation reports a message that breaks the plugin protocol:
+// a host and a plugin that disagree about it.
+var errProtocolViolation = errors.New("storage: plugin protocol violation")
 
 func errProtocol(format string, args ...any) error {
-	return protocolError(fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", errProtocolViolation, fmt.Sprintf(format, args...))
 }
 
 func discoveryKey(b []byte) ([32]byte, error) {
@@ -230,7 +174,8 @@ func (a *assembler) finish() ([]core.Block, error) {
 	return a.blocks, nil
 }
 
-// commitChunks splits one batch into the messages of a Commit stream.
+// commitChunks splits one batch into the messages of a Commit call, the
+// last marked last.
 func commitChunks(dk [32]byte, b *core.Batch) ([]*pb.CommitChunk, error) {
 	cur := &pb.CommitChunk{
 		DiscoveryKey:   dk[:],
@@ -260,24 +205,28 @@ func commitChunks(dk [32]byte, b *core.Batch) ([]*pb.CommitChunk, error) {
 	for _, blk := range b.Blocks {
 		c.block(blk, func(p *pb.BlockPart) { cur.Blocks = append(cur.Blocks, p) })
 	}
+	cur.Last = true
 	return chunks, nil
 }
 
-// batchFromChunks is the inverse of commitChunks; recv returns io.EOF after
-// the last chunk.
+// errGaveUp reports a Commit call whose host stopped before the last chunk.
+var errGaveUp = fmt.Errorf("commit given up before its last chunk: %w", context.Canceled)
+
+// batchFromChunks is the inverse of commitChunks: it reads chunks with recv
+// up to the one marked last.
 func batchFromChunks(recv func() (*pb.CommitChunk, error)) (dk [32]byte, b *core.Batch, err error) {
 	b = &core.Batch{}
 	var asm assembler
 	for first := true; ; first = false {
 		ch, err := recv()
 		if err == io.EOF {
-			if first {
-				return dk, nil, errProtocol("empty commit")
-			}
-			break
+			return dk, nil, errGaveUp
 		}
 		if err != nil {
 			return dk, nil, err
+		}
+		if ch.Abort {
+			return dk, nil, errProtocol("abort before the last chunk")
 		}
 		if first {
 			if dk, err = discoveryKey(ch.DiscoveryKey); err != nil {
@@ -300,6 +249,9 @@ func batchFromChunks(recv func() (*pb.CommitChunk, error)) (dk [32]byte, b *core
 			if err := asm.add(p); err != nil {
 				return dk, nil, err
 			}
+		}
+		if ch.Last {
+			break
 		}
 	}
 	if b.Blocks, err = asm.finish(); err != nil {
