@@ -102,6 +102,7 @@ func serveTestPlugin(name string) {
 	case "echo":
 		logger := NewPluginLogger(os.Stderr, LevelTrace)
 		Serve(plugin.PluginSet{string(echoKind): &echoPlugin{impl: echoImpl{logger}}})
+		os.Exit(0)
 	case "hang":
 		// Never completes the handshake.
 		select {}

@@ -1,10 +1,19 @@
 package plugins
 
-import "github.com/hashicorp/go-plugin"
+import (
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+)
+
+// MaxMessageSize is the largest gRPC message a plugin process accepts and
+// sends: a whole batch of values or blocks must fit in it. (gRPC's own
+// default, 4 MiB, is smaller than a batch of a few large values.)
+const MaxMessageSize = 256 << 20
 
 // Serve serves plugins from this process until the host closes it, and then
-// exits. It is the whole main of a plugin process: `bridge plugin serve`
-// calls it for the builtins, and an external plugin calls it from its main.
+// returns; the process should then exit with status 0. It is the whole main
+// of a plugin process: `bridge plugin serve` calls it for the builtins, and
+// an external plugin calls it from its main.
 //
 // Serve prints the handshake line on stdout, so nothing may write to stdout
 // before it. After the handshake, stdout and stderr written through
@@ -15,6 +24,9 @@ func Serve(plugins plugin.PluginSet) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         plugins,
-		GRPCServer:      plugin.DefaultGRPCServer,
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageSize), grpc.MaxSendMsgSize(MaxMessageSize))
+			return grpc.NewServer(opts...)
+		},
 	})
 }

@@ -1,0 +1,89 @@
+package encodings_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/corebridge/corebridge/plugins"
+	"github.com/corebridge/corebridge/plugins/encodings"
+)
+
+// hostEnv turns the test binary into a small host (see runHost), for the
+// test that kills a host.
+const hostEnv = "COREBRIDGE_TEST_ENCODING_HOST"
+
+func TestMain(m *testing.M) {
+	// The plugin check comes first: a plugin started by a host-mode test
+	// binary inherits hostEnv too.
+	if kind, name, ok := plugins.TestPlugin(); ok && kind == plugins.KindEncoding {
+		if err := encodings.Builtins().Serve(name); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	if name, ok := os.LookupEnv(hostEnv); ok {
+		os.Exit(runHost(name))
+	}
+	os.Exit(m.Run())
+}
+
+// runHost starts the builtin encoding name as a plugin process, prints its
+// pid on stdout, and then waits to be killed, or for stdin to close.
+func runHost(name string) int {
+	defer plugins.CleanupAll()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := plugins.TestCommand(plugins.KindEncoding, name)
+	e, closer, err := encodings.Builtins().Open(ctx, encodings.Spec{Name: name, Command: &cmd}, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer closer.Close()
+	if _, err := e.Encode(ctx, "", [][]byte{[]byte("1")}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("pid %d\n", encodings.Pid(e))
+	// Block until the test kills us (or gives up and closes stdin).
+	r := bufio.NewReader(os.Stdin)
+	_, _ = r.ReadString('\n')
+	return 0
+}
+
+// eventually polls cond until it holds or timeout passes, then fails the
+// test with the last state cond described.
+func eventually(t *testing.T, timeout time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met after %v; last state: %s", timeout, state)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// processGone reports whether pid has exited (a zombie counts: it has).
+func processGone(pid int) (bool, string) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true, fmt.Sprintf("pid %d gone", pid)
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		state := s[i+2 : i+3]
+		return state == "Z", fmt.Sprintf("pid %d in state %s", pid, state)
+	}
+	return false, fmt.Sprintf("pid %d: %q", pid, s)
+}
