@@ -1,7 +1,6 @@
 package storage_test
 
 import (
-	"log/slog"
 	"path/filepath"
 	"testing"
 
@@ -14,10 +13,6 @@ import (
 
 // The builtins pass the conformance suite three ways: directly, through the
 // gRPC shims in this process, and as plugin processes (process_test.go).
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
 
 func openBolt(t testing.TB, dir string) *storage.Bolt {
 	t.Helper()

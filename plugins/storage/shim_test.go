@@ -21,7 +21,7 @@ type failing struct {
 }
 
 func (f failing) ReadHeader(context.Context, [32]byte) (*core.Header, error) { return nil, f.err }
-func (f failing) Commit(context.Context, [32]byte, *core.Batch) error       { return f.err }
+func (f failing) Commit(context.Context, [32]byte, *core.Batch) error        { return f.err }
 
 func TestSentinelsCrossTheBoundary(t *testing.T) {
 	for _, sentinel := range []error{
