@@ -27,12 +27,15 @@ func useJetStream(t *testing.T, js jetstream.JetStream, replicas int) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	var s Subjects
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
-		Name:     DefaultStream,
-		Subjects: []string{s.ReplicationFilter()},
-		Replicas: replicas,
-	}); err != nil {
+	cfg := config.Default()
+	cfg.JetStream.Replicas = replicas
+	created, err := js.CreateStream(ctx, StreamConfig(cfg, s))
+	if err != nil {
 		t.Fatalf("create stream: %v", err)
+	}
+	if got := created.CachedInfo().Config; got.Name != DefaultStream || got.Replicas != replicas ||
+		got.Duplicates != config.DefaultDuplicateWindow || got.Subjects[0] != "hc.repl.>" {
+		t.Errorf("stream config = %+v", got)
 	}
 	subj := s.Replication(mustHexKey(t, idVectors[0].hex))
 	for range 2 {
