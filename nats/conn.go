@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,7 +60,7 @@ func Connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Conn, 
 		opts = append(opts, natsgo.InProcessServer(c.srv))
 		c.nc, err = natsgo.Connect(inProcessURL(c.url), opts...)
 	} else {
-		c.url = cfg.NATS.URL
+		c.url = redactURLs(cfg.NATS.URL)
 		c.nc, err = natsgo.Connect(cfg.NATS.URL, opts...)
 	}
 	if err != nil {
@@ -71,6 +72,26 @@ func Connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Conn, 
 		return nil, err
 	}
 	return c, nil
+}
+
+// redactURLs hides passwords and tokens in a comma-separated URL list, for
+// logs and errors.
+func redactURLs(list string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil {
+			parts[i] = "<unparsable url>"
+			continue
+		}
+		if u.User != nil {
+			if _, hasPassword := u.User.Password(); !hasPassword {
+				u.User = url.User("xxxxx") // a lone token
+			}
+		}
+		parts[i] = u.Redacted()
+	}
+	return strings.Join(parts, ",")
 }
 
 // inProcessURL is the server URL with the nats scheme.
@@ -201,7 +222,8 @@ func (c *Conn) JetStream() jetstream.JetStream { return c.js }
 func (c *Conn) Server() *server.Server { return c.srv }
 
 // ClientURL is where other clients reach the bridge's NATS: the embedded
-// server's client address, or the configured URL.
+// server's client address, or the configured URL with any password or
+// token in it hidden, so it is safe to log.
 func (c *Conn) ClientURL() string { return c.url }
 
 // Shutdown drains the connection (pending replies and publishes are

@@ -399,3 +399,23 @@ func TestServerOptions(t *testing.T) {
 		t.Errorf("account seed accepted as user seed: %v", err)
 	}
 }
+
+func TestRedactURLs(t *testing.T) {
+	got := redactURLs("nats://u:secret@a:4222, nats://t0ken@b:4222,tls://c:4222")
+	want := "nats://u:xxxxx@a:4222,nats://xxxxx@b:4222,tls://c:4222"
+	if got != want {
+		t.Errorf("redactURLs = %q, want %q", got, want)
+	}
+}
+
+// TestExternalNATSURLCredentials connects with credentials in the URL and
+// checks they stay out of ClientURL, which the bridge logs.
+func TestExternalNATSURLCredentials(t *testing.T) {
+	srv := runServer(t, &server.Options{JetStream: true, Username: "u", Password: "secret"})
+	cfg := testConfig(t)
+	cfg.NATS.URL = strings.Replace(srv.ClientURL(), "nats://", "nats://u:secret@", 1)
+	c := connectEmbedded(t, cfg)
+	if strings.Contains(c.ClientURL(), "secret") {
+		t.Errorf("ClientURL %q shows the password", c.ClientURL())
+	}
+}
