@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -21,7 +23,7 @@ func TestMain(m *testing.M) {
 	// The plugin check comes first: a plugin started by a host-mode test
 	// binary inherits hostEnv too.
 	if kind, name, ok := plugins.TestPlugin(); ok && kind == plugins.KindEncoding {
-		if err := encodings.Builtins().Serve(name); err != nil {
+		if err := testRegistry(os.Stderr).Serve(name); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
@@ -87,3 +89,60 @@ func processGone(pid int) (bool, string) {
 	}
 	return false, fmt.Sprintf("pid %d: %q", pid, s)
 }
+
+// testRegistry is the builtins plus "stall", an encoding for fault tests.
+// Logs of the stall encoding go to w in the form plugin logs travel in.
+func testRegistry(w io.Writer) encodings.Registry {
+	m := map[string]func() encodings.Encoding{
+		"stall": func() encodings.Encoding {
+			return stallEncoding{logger: plugins.NewPluginLogger(w, slog.LevelInfo)}
+		},
+	}
+	for _, name := range encodings.Builtins().Names() {
+		m[name], _ = encodings.Builtins().Lookup(name)
+	}
+	return encodings.NewRegistry(m)
+}
+
+// stallEncoding stores values as they are, except that encoding the value
+// "stall" logs "stalling" and then waits for the call's context to end.
+type stallEncoding struct{ logger *slog.Logger }
+
+func (stallEncoding) Info(ctx context.Context) (encodings.Info, error) {
+	return encodings.Info{Name: "stall", Formats: []encodings.Format{encodings.FormatBinary}}, ctx.Err()
+}
+
+func (s stallEncoding) Encode(ctx context.Context, _ encodings.Format, values [][]byte) ([][]byte, error) {
+	for _, v := range values {
+		if string(v) == "stall" {
+			s.logger.Info("stalling")
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+	}
+	return values, ctx.Err()
+}
+
+func (stallEncoding) Decode(ctx context.Context, _ encodings.Format, blocks [][]byte) ([][]byte, error) {
+	return blocks, ctx.Err()
+}
+
+// captureLogs returns a logger whose records' messages arrive on the
+// channel.
+func captureLogs(t *testing.T) (*slog.Logger, <-chan string) {
+	ch := make(chan string, 1024)
+	return slog.New(&chanHandler{ch: ch}), ch
+}
+
+type chanHandler struct{ ch chan string }
+
+func (h *chanHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *chanHandler) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case h.ch <- r.Message:
+	default:
+	}
+	return nil
+}
+func (h *chanHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *chanHandler) WithGroup(string) slog.Handler      { return h }
