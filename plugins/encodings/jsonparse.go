@@ -98,11 +98,11 @@ func (p *jsonParser) object(depth int) (jsValue, error) {
 	}
 	p.pos++ // {
 	p.skipSpace()
-	var members []jsMember
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
 		return jsValue{kind: jsObject}, nil
 	}
+	members := make([]jsMember, 0, 8)
 	for {
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 			return jsValue{}, p.errorf("unexpected %s, want a string key", p.describe())
