@@ -74,6 +74,7 @@ type Bolt struct {
 type boltHooks struct {
 	beforeGroup func(n int)             // before each shared transaction
 	apply       func(dk [32]byte) error // a failure to inject while applying
+	maxGroup    int                     // when > 0, replaces maxGroup
 }
 
 // commitReq is one caller's batch on its way to the committer.
@@ -335,8 +336,12 @@ func (s *Bolt) commitLoop() {
 			return
 		}
 		group := []*commitReq{first}
+		limit := maxGroup
+		if s.hooks.maxGroup > 0 {
+			limit = s.hooks.maxGroup
+		}
 	gather:
-		for len(group) < maxGroup {
+		for len(group) < limit {
 			select {
 			case r := <-s.queue:
 				group = append(group, r)

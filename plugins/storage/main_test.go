@@ -2,11 +2,14 @@ package storage_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/corebridge/corebridge/core"
 	"github.com/corebridge/corebridge/plugins"
@@ -20,6 +23,9 @@ func TestMain(m *testing.M) {
 	if kind, name, ok := plugins.TestPlugin(); ok && kind == plugins.KindStorage {
 		os.Exit(servePlugin(name))
 	}
+	// plugin.TestPluginGRPCConn logs go-plugin's debug chatter through
+	// hclog's default output; keep it out of the test output.
+	hclog.DefaultOutput = io.Discard
 	os.Exit(m.Run())
 }
 

@@ -46,7 +46,7 @@ func Open(ctx context.Context, spec Spec, logger *slog.Logger) (*Store, error) {
 	if spec.Config.Dir != "" {
 		dir, err := filepath.Abs(spec.Config.Dir)
 		if err != nil {
-			return nil, fmt.Errorf("storage %q: %w", spec.Name, err)
+			return nil, fmt.Errorf("%s: %w", display(spec.Name), err)
 		}
 		spec.Config.Dir = dir
 	}
@@ -57,11 +57,11 @@ func Open(ctx context.Context, spec Spec, logger *slog.Logger) (*Store, error) {
 	}
 	if spec.InProcess {
 		if !isBuiltin {
-			return nil, fmt.Errorf("storage %q: in_process needs a builtin; builtins are %v", spec.Name, registryNames(spec.Builtins))
+			return nil, fmt.Errorf("%s: in_process needs a builtin (builtins: %v): %w", display(spec.Name), registryNames(spec.Builtins), plugins.ErrNotFound)
 		}
 		b, err := builtin.New(ctx, spec.Config, logger)
 		if err != nil {
-			return nil, fmt.Errorf("storage %q: %w", spec.Name, err)
+			return nil, fmt.Errorf("%s: %w", display(spec.Name), err)
 		}
 		return NewStore(spec.Name, b), nil
 	}
@@ -76,7 +76,7 @@ func Open(ctx context.Context, spec Spec, logger *slog.Logger) (*Store, error) {
 	default:
 		var err error
 		if cmd, err = plugins.ExternalCommand(spec.PluginDir, plugins.KindStorage, spec.Name); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w (builtins: %v)", err, registryNames(spec.Builtins))
 		}
 	}
 	cmd.Env = append(cmd.Env, EnvDir+"="+spec.Config.Dir)
@@ -85,6 +85,11 @@ func Open(ctx context.Context, spec Spec, logger *slog.Logger) (*Store, error) {
 		return nil, err
 	}
 	return newProcessStore(spec.Name, proc), nil
+}
+
+// display names a storage backend in errors, as plugins.Command does.
+func display(name string) string {
+	return plugins.Command{Kind: plugins.KindStorage, Name: name}.String()
 }
 
 func registryNames(r *Registry) []string {
@@ -130,16 +135,18 @@ func newProcessStore(name string, proc process) *Store {
 // Serve is the main of a storage plugin process serving the builtin named
 // name: it builds the backend from this process's environment (EnvDir),
 // serves it until the host stops the process, and then closes it. The bridge
-// calls it for `bridge plugin serve storage <name>`. Nothing may write to
-// stdout before it.
+// calls it for `bridge plugin serve storage <name>`; logger should write to
+// stderr (plugins.NewPluginLogger). Nothing may write to stdout before it.
+// It fails at once, wrapping plugins.ErrNotFound, when there is no such
+// builtin.
 func Serve(ctx context.Context, reg *Registry, name string, logger *slog.Logger) error {
 	builtin, ok := reg.Lookup(name)
 	if !ok {
-		return fmt.Errorf("storage: no builtin %q; builtins are %v", name, reg.Names())
+		return fmt.Errorf("%s: no such builtin (builtins: %v): %w", display(name), reg.Names(), plugins.ErrNotFound)
 	}
 	b, err := builtin.New(ctx, ConfigFromEnv(), logger)
 	if err != nil {
-		return fmt.Errorf("storage %q: %w", name, err)
+		return fmt.Errorf("%s: %w", display(name), err)
 	}
 	return ServeBackend(ctx, b)
 }

@@ -61,8 +61,11 @@ func TestOpenInProcess(t *testing.T) {
 		}
 		return s
 	})
-	if _, err := storage.Open(t.Context(), storage.Spec{Name: "nope", InProcess: true, Builtins: reg}, nil); err == nil {
-		t.Errorf("Open of an unknown builtin in process succeeded")
+	if _, err := storage.Open(t.Context(), storage.Spec{Name: "nope", InProcess: true, Builtins: reg}, nil); !errors.Is(err, plugins.ErrNotFound) {
+		t.Errorf("Open of an unknown builtin in process: %v, want an error matching plugins.ErrNotFound", err)
+	}
+	if err := storage.Serve(t.Context(), reg, "nope", nil); !errors.Is(err, plugins.ErrNotFound) {
+		t.Errorf("Serve of an unknown builtin: %v, want an error matching plugins.ErrNotFound", err)
 	}
 	if _, err := storage.Open(t.Context(), storage.Spec{Name: "nope", Builtins: reg, PluginDir: t.TempDir()}, nil); !errors.Is(err, plugins.ErrNotFound) {
 		t.Errorf("Open of a missing external plugin: %v, want an error matching plugins.ErrNotFound", err)

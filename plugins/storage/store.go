@@ -9,6 +9,7 @@ import (
 
 	"github.com/corebridge/corebridge/core"
 	"github.com/corebridge/corebridge/corestore"
+	"github.com/corebridge/corebridge/plugins"
 )
 
 // Store is the host's side of a storage backend: the corestore.Backend a
@@ -36,12 +37,14 @@ var _ corestore.Backend = (*Store)(nil)
 const closeTimeout = 30 * time.Second
 
 // NewStore returns a Store over b, a backend running inside the host, named
-// name in errors. Closing the Store closes b.
+// name in errors (`storage plugin "bolt": ...`, as for a plugin process).
+// Closing the Store closes b.
 func NewStore(name string, b Backend) *Store {
+	prefix := plugins.Command{Kind: plugins.KindStorage, Name: name}.String()
 	return &Store{
 		name:    name,
 		backend: func(context.Context) (Backend, error) { return b, nil },
-		wrap:    func(err error) error { return fmt.Errorf("storage %q: %w", name, err) },
+		wrap:    func(err error) error { return fmt.Errorf("%s: %w", prefix, err) },
 		release: b.Close,
 	}
 }
