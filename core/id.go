@@ -50,16 +50,20 @@ func EncodeZ32(b []byte) string {
 	return sb.String()
 }
 
-// DecodeZ32 decodes a z-base-32 string. Bits beyond the last full byte are
-// ignored, as hypercore-id-encoding does.
+// DecodeZ32 decodes z-base-32 (either case). Bits past the last full byte
+// must be zero, so every byte string has exactly one encoding.
 func DecodeZ32(s string) ([]byte, error) {
 	out := make([]byte, 0, len(s)*5/8)
 	var acc uint32
 	var nbits uint
 	for i := 0; i < len(s); i++ {
-		v := z32Values[s[i]]
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		v := z32Values[c]
 		if v < 0 {
-			return nil, fmt.Errorf("z-base-32: invalid character %q at %d", s[i], i)
+			return nil, fmt.Errorf("%q at position %d is not a z-base-32 character (%s)", string(s[i]), i+1, z32Alphabet)
 		}
 		acc = acc<<5 | uint32(v)
 		nbits += 5
@@ -68,12 +72,16 @@ func DecodeZ32(s string) ([]byte, error) {
 			out = append(out, byte(acc>>nbits))
 		}
 	}
+	if acc&(1<<nbits-1) != 0 {
+		return nil, fmt.Errorf("its last character must encode zero padding bits")
+	}
 	return out, nil
 }
 
-// ParseKey reads a core key written as 64 hex characters (any case) or 52
-// z-base-32 characters, optionally as a pear:// link (anything after the
-// next slash is ignored), as hypercore-id-encoding's decode does.
+// ParseKey reads a core key written as 64 hex characters (either case) or
+// 52 z-base-32 characters, optionally as a pear:// link (anything after the
+// next slash is ignored), as hypercore-id-encoding's decode does. Errors
+// wrap ErrInvalidKey and say what is wrong in words a person can act on.
 func ParseKey(s string) (Key, error) {
 	var k Key
 	in := s
@@ -83,19 +91,26 @@ func ParseKey(s string) (Key, error) {
 	switch len(in) {
 	case 64:
 		if _, err := hex.Decode(k[:], []byte(in)); err != nil {
-			return Key{}, fmt.Errorf("%w: %q is not hex: %v", ErrInvalidKey, s, err)
+			return Key{}, keyError(fmt.Sprintf("key %q is not valid hex: %v", truncateForError(s), err))
 		}
 		return k, nil
 	case 52:
 		b, err := DecodeZ32(in)
 		if err != nil {
-			return Key{}, fmt.Errorf("%w: %q: %v", ErrInvalidKey, s, err)
+			return Key{}, keyError(fmt.Sprintf("key %q: %v", truncateForError(s), err))
 		}
 		copy(k[:], b)
 		return k, nil
 	}
-	return Key{}, fmt.Errorf("%w: %q is neither 64 hex characters nor 52 z-base-32 characters", ErrInvalidKey, truncateForError(s))
+	return Key{}, keyError(fmt.Sprintf("key %q is neither 64 hex characters nor 52 z-base-32 characters", truncateForError(s)))
 }
+
+// keyError is a ParseKey error: its text says what is wrong with the key,
+// and it matches ErrInvalidKey.
+type keyError string
+
+func (e keyError) Error() string { return string(e) }
+func (e keyError) Unwrap() error { return ErrInvalidKey }
 
 func truncateForError(s string) string {
 	if len(s) > 80 {
