@@ -90,7 +90,7 @@ func TestConformance(t *testing.T) {
 func TestOpenFromPluginDir(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	e, closer, err := encodings.Builtins().Open(ctx, encodings.Spec{Name: "cbor", Dir: build(t)}, encodingtest.TestLogger(t))
+	e, closer, err := encodings.Open(ctx, encodings.Spec{Builtins: encodings.Builtins(), Name: "cbor", Dir: build(t)}, encodingtest.TestLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

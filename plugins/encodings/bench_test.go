@@ -18,12 +18,12 @@ func BenchmarkEncode(b *testing.B) {
 			for _, n := range []int{1, 100} {
 				b.Run(fmt.Sprintf("%s/%s/batch=%d", name, way, n), func(b *testing.B) {
 					ctx := context.Background()
-					spec := encodings.Spec{Name: name, InProcess: way == "inprocess"}
+					spec := encodings.Spec{Builtins: encodings.Builtins(), Name: name, InProcess: way == "inprocess"}
 					if way == "process" {
 						cmd := plugins.TestCommand(plugins.KindEncoding, name)
 						spec.Command = &cmd
 					}
-					e, closer, err := encodings.Builtins().Open(ctx, spec, nil)
+					e, closer, err := encodings.Open(ctx, spec, nil)
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -36,7 +36,7 @@
 //
 // # Running encodings
 //
-// Registry.Open returns an Encoding that is either a builtin inside the
+// Open returns an Encoding that is either a builtin inside the
 // host (in_process = true) or a plugin process supervised by package
 // plugins: a builtin served by the bridge binary itself, or an external
 // executable corebridge-encoding-<name> from the plugin directory. Both

@@ -26,7 +26,7 @@ func openProcess(t *testing.T, ctx context.Context, name string) encodings.Encod
 func openProcessWithLogger(t *testing.T, ctx context.Context, name string, logger *slog.Logger) encodings.Encoding {
 	t.Helper()
 	cmd := plugins.TestCommand(plugins.KindEncoding, name)
-	e, closer, err := testRegistry(nil).Open(ctx, encodings.Spec{Name: name, Command: &cmd}, logger)
+	e, closer, err := encodings.Open(ctx, encodings.Spec{Builtins: testRegistry(nil), Name: name, Command: &cmd}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func runHost(name string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := plugins.TestCommand(plugins.KindEncoding, name)
-	e, closer, err := encodings.Builtins().Open(ctx, encodings.Spec{Name: name, Command: &cmd}, nil)
+	e, closer, err := encodings.Open(ctx, encodings.Spec{Builtins: encodings.Builtins(), Name: name, Command: &cmd}, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

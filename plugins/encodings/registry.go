@@ -70,6 +70,10 @@ func (r Registry) Serve(name string) error {
 type Spec struct {
 	// Name is the encoding's name, as in a core's valueEncoding.
 	Name string
+	// Builtins are the encodings compiled into the bridge (Builtins()).
+	// A name among them runs from the bridge binary, or in the host with
+	// InProcess; any other name is an external plugin.
+	Builtins Registry
 	// InProcess runs a builtin inside the host instead of in a plugin
 	// process of its own.
 	InProcess bool
@@ -92,7 +96,8 @@ type Spec struct {
 // ctx bounds the start of a plugin process only. logger receives the
 // plugin's logs and restart notices; nil discards them. Close the returned
 // io.Closer when done with the encoding; closing kills the plugin process.
-func (r Registry) Open(ctx context.Context, spec Spec, logger *slog.Logger) (Encoding, io.Closer, error) {
+func Open(ctx context.Context, spec Spec, logger *slog.Logger) (Encoding, io.Closer, error) {
+	r := spec.Builtins
 	if spec.InProcess && spec.Command == nil {
 		f, ok := r.builtins[spec.Name]
 		if !ok {

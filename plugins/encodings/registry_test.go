@@ -42,7 +42,7 @@ func TestNewRegistryCopies(t *testing.T) {
 func TestOpenInProcessAndProcessAgree(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	inproc, closer, err := encodings.Builtins().Open(ctx, encodings.Spec{Name: "json", InProcess: true}, nil)
+	inproc, closer, err := encodings.Open(ctx, encodings.Spec{Builtins: encodings.Builtins(), Name: "json", InProcess: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestOpenInProcessAndProcessAgree(t *testing.T) {
 func TestOpenNotFound(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	_, _, err := encodings.Builtins().Open(ctx, encodings.Spec{Name: "cbor", Dir: dir}, nil)
+	_, _, err := encodings.Open(ctx, encodings.Spec{Builtins: encodings.Builtins(), Name: "cbor", Dir: dir}, nil)
 	if !errors.Is(err, plugins.ErrNotFound) {
 		t.Errorf("external plugin that is not there: %v, want plugins.ErrNotFound", err)
 	}
@@ -101,7 +101,7 @@ func TestOpenNotFound(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, w)
 		}
 	}
-	_, _, err = encodings.Builtins().Open(ctx, encodings.Spec{Name: "cbor", InProcess: true}, nil)
+	_, _, err = encodings.Open(ctx, encodings.Spec{Builtins: encodings.Builtins(), Name: "cbor", InProcess: true}, nil)
 	if !errors.Is(err, plugins.ErrNotFound) || !strings.Contains(err.Error(), "in_process") {
 		t.Errorf("in_process for a non-builtin: %v, want plugins.ErrNotFound that mentions in_process", err)
 	}
@@ -112,7 +112,7 @@ func TestOpenNotFound(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "corebridge-encoding-cbor"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = encodings.Builtins().Open(ctx, encodings.Spec{Name: "cbor", Dir: dir}, nil)
+	_, _, err = encodings.Open(ctx, encodings.Spec{Builtins: encodings.Builtins(), Name: "cbor", Dir: dir}, nil)
 	if !errors.Is(err, plugins.ErrNotFound) || !strings.Contains(err.Error(), "not executable") {
 		t.Errorf("non-executable plugin: %v, want plugins.ErrNotFound saying it is not executable", err)
 	}

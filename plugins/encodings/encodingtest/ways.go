@@ -36,7 +36,7 @@ func Process(t testing.TB, cmd plugins.Command) encodings.Encoding {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	e, closer, err := encodings.Registry{}.Open(ctx, encodings.Spec{Name: cmd.Name, Command: &cmd}, TestLogger(t))
+	e, closer, err := encodings.Open(ctx, encodings.Spec{Name: cmd.Name, Command: &cmd}, TestLogger(t))
 	if err != nil {
 		t.Fatalf("open %s: %v", cmd, err)
 	}
