@@ -53,7 +53,17 @@ func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 		all = append(all, "logger", a.name)
 	}
 	all = append(all, a.args...)
-	all = append(all, args...)
+	for i := 0; i+1 < len(args); i += 2 {
+		// go-plugin adds the plugin's own timestamp to each line it
+		// forwards; the record's time says the same.
+		if k, ok := args[i].(string); ok && k == "timestamp" {
+			continue
+		}
+		all = append(all, args[i], args[i+1])
+	}
+	if len(args)%2 == 1 {
+		all = append(all, args[len(args)-1])
+	}
 	a.sl.Log(ctx, lvl, msg, all...)
 }
 

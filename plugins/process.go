@@ -29,7 +29,7 @@ import (
 //
 // A Process is safe for concurrent use.
 type Process[T any] struct {
-	cmd     Command
+	cmd     Command // fixed after Start; launch reads it under mu so tests may change it
 	plugin  plugin.Plugin
 	logger  *slog.Logger
 	backoff backoff
@@ -267,18 +267,21 @@ func (p *Process[T]) restart(uptime time.Duration) *instance[T] {
 
 // launch starts one run of the process. ctx and Close both abort it.
 func (p *Process[T]) launch(ctx context.Context) (*instance[T], error) {
+	p.mu.Lock()
+	cmd := p.cmd
+	p.mu.Unlock()
 	var (
 		mu  sync.Mutex
 		run *procRunner
 	)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
-		Plugins:          plugin.PluginSet{string(p.cmd.Kind): p.plugin},
+		Plugins:          plugin.PluginSet{string(cmd.Kind): p.plugin},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Managed:          true,
 		Logger:           newHCLogAdapter(p.logger),
 		RunnerFunc: func(l hclog.Logger, c *exec.Cmd, _ string) (runner.Runner, error) {
-			r, err := newProcRunner(p.cmd, c.Env, l)
+			r, err := newProcRunner(cmd, c.Env, l)
 			if err != nil {
 				return nil, err
 			}
@@ -317,23 +320,23 @@ func (p *Process[T]) launch(ctx context.Context) (*instance[T], error) {
 		if err == nil {
 			err = ErrClosed
 		}
-		return nil, fmt.Errorf("%s: start %s: %w", p.cmd, p.cmd.Path, err)
+		return nil, fmt.Errorf("%s: start %s: %w", cmd, cmd.Path, err)
 	}
 	if r.err != nil {
 		client.Kill()
-		return nil, fmt.Errorf("%s: start %s: %w", p.cmd, p.cmd.Path, r.err)
+		return nil, fmt.Errorf("%s: start %s: %w", cmd, cmd.Path, r.err)
 	}
 
-	raw, err := r.cp.Dispense(string(p.cmd.Kind))
+	raw, err := r.cp.Dispense(string(cmd.Kind))
 	if err != nil {
 		client.Kill()
-		return nil, fmt.Errorf("%s: dispense: %w", p.cmd, err)
+		return nil, fmt.Errorf("%s: dispense: %w", cmd, err)
 	}
 	impl, ok := raw.(T)
 	if !ok {
 		client.Kill()
 		var want T
-		return nil, fmt.Errorf("%s: dispensed %T, want %T", p.cmd, raw, want)
+		return nil, fmt.Errorf("%s: dispensed %T, want %T", cmd, raw, want)
 	}
 	inst := &instance[T]{
 		client:  client,

@@ -332,3 +332,32 @@ func TestConcurrentCallsAndRestarts(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestRestartFailureIsReported makes restarts fail (the executable is
+// gone): Get must give up at its deadline and say why the start failed,
+// and the failures must be logged.
+func TestRestartFailureIsReported(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, logs := startEcho(t, ctx)
+	p.mu.Lock()
+	p.cmd.Path = filepath.Join(t.TempDir(), "deleted-plugin")
+	p.mu.Unlock()
+	if err := syscall.Kill(p.Pid(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(ctx, t, logs, "about the failed restart", func(r logRecord) bool {
+		return r.Msg == "plugin restart failed" && strings.Contains(r.Attrs["error"], "deleted-plugin")
+	})
+	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancelShort()
+	_, err := p.Get(short)
+	for _, want := range []error{ErrUnavailable, context.DeadlineExceeded} {
+		if !errors.Is(err, want) {
+			t.Errorf("Get: %v, want it to match %v", err, want)
+		}
+	}
+	if err == nil || !strings.Contains(err.Error(), "deleted-plugin") {
+		t.Errorf("Get: %v, want the reason the restart failed", err)
+	}
+}
