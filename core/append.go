@@ -127,8 +127,9 @@ func truncation(length, oldLength uint64) *Batch {
 	for i := head; i <= last; i++ {
 		b.DropNodes = append(b.DropNodes, i)
 	}
-	// Parents left of head that reach over it.
-	for x := Parent(head); LeftSpan(x) < head && RightSpan(x) <= last; x = Parent(x) {
+	// Parents left of head that reach over it: any complete ancestor of
+	// head, not only those up to the first one that starts at head.
+	for x := Parent(head); RightSpan(x) <= last; x = Parent(x) {
 		if x < head {
 			b.DropNodes = append(b.DropNodes, x)
 		}
