@@ -26,6 +26,10 @@ func (c *Core) ApplyProof(ctx context.Context, p *Proof) error {
 		if u.Start > h.Length {
 			return fmt.Errorf("apply proof to %s: %w: upgrade starts at %d, past the local length %d", s.key, ErrInvalidProof, u.Start, h.Length)
 		}
+		if u.Start >= maxLength || u.Length >= maxLength-u.Start {
+			// Before the stale check, where Start+Length would wrap.
+			return fmt.Errorf("apply proof to %s: %w: upgrade %d+%d out of range", s.key, ErrInvalidProof, u.Start, u.Length)
+		}
 		if p.Fork < h.Fork || (p.Fork == h.Fork && u.Start+u.Length <= h.Length && p.Block == nil) {
 			return fmt.Errorf("apply proof to %s: %w: fork %d length %d", s.key, ErrStaleUpdate, p.Fork, u.Start+u.Length)
 		}
