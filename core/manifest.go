@@ -124,7 +124,7 @@ func (m *Manifest) encodeV0() []byte {
 	case len(m.Signers) == 0 && m.Prologue != nil:
 		b = compact.AppendUint(b, 0)
 		return append(b, m.Prologue.Hash[:]...)
-	case len(m.Signers) == 1 && m.Quorum <= 1 && !m.AllowPatch:
+	case len(m.Signers) == 1 && m.Quorum == 1 && !m.AllowPatch:
 		b = compact.AppendUint(b, 1)
 		return appendSigner(b, m.Signers[0])
 	default:
