@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/corebridge/corebridge/core"
@@ -120,63 +122,56 @@ func (c *client) Commit(ctx context.Context, dk [32]byte, b *core.Batch) error {
 	if err != nil {
 		return fromStatus(err)
 	}
-	answer := make(chan error, 1)
-	go func() {
-		_, err := stream.Recv()
-		answer <- err
-	}()
-	// sent reports whether the last chunk went out. A Send that blocks
-	// because the plugin stopped reading is ended by the cut below.
-	sent := make(chan bool, 1)
-	go func() {
-		for _, ch := range chunks {
-			if ctx.Err() != nil {
-				break
-			}
-			if err := stream.Send(ch); err != nil {
-				sent <- false // the plugin ended the call; the answer says why
-				return
-			}
+
+	var (
+		mu       sync.Mutex // held while sending
+		allSent  bool
+		timedOut atomic.Bool
+		cutAfter *time.Timer
+	)
+	gaveUp := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(gaveUp)
+		// The plugin has abortWait to answer; a Send blocked by a plugin
+		// that stopped reading ends then too.
+		cutAfter = time.AfterFunc(abortWait, func() {
+			timedOut.Store(true)
+			cut()
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		if allSent {
+			stream.Send(&pb.CommitChunk{Abort: true}) // on failure, Recv says why
 		}
+	})
+
+	mu.Lock()
+	for _, ch := range chunks {
 		if ctx.Err() != nil {
 			// Given up before the last chunk: the plugin applies nothing.
 			stream.CloseSend()
-			sent <- false
-			return
+			break
 		}
-		sent <- true
-	}()
+		if err := stream.Send(ch); err != nil {
+			break // the plugin ended the call; Recv says why
+		}
+		allSent = ch.Last
+	}
+	sentAll := allSent
+	mu.Unlock()
 
-	var (
-		allSent, sendDone, aborted bool
-		ctxDone                    = ctx.Done()
-		deadline                   <-chan time.Time
-	)
-	abort := func() {
-		if sendDone && allSent && !aborted && ctx.Err() != nil {
-			aborted = true
-			stream.Send(&pb.CommitChunk{Abort: true}) // on failure, the answer says why
-		}
+	_, err = stream.Recv()
+	if !stop() {
+		<-gaveUp
+		cutAfter.Stop()
 	}
-	for {
-		select {
-		case err := <-answer:
-			return fromStatus(err)
-		case allSent = <-sent:
-			sendDone = true
-			abort()
-		case <-ctxDone:
-			ctxDone = nil
-			t := time.NewTimer(abortWait)
-			defer t.Stop()
-			deadline = t.C
-			abort()
-		case <-deadline:
-			cut()
-			<-answer
-			return fmt.Errorf("%w: no answer to the commit within %v after it was given up: %w", ErrUnavailable, abortWait, ctx.Err())
+	if timedOut.Load() {
+		if !sentAll {
+			return ctx.Err()
 		}
+		return fmt.Errorf("%w: no answer to the commit within %v after it was given up: %w", ErrUnavailable, abortWait, ctx.Err())
 	}
+	return fromStatus(err)
 }
 
 func (c *client) List(ctx context.Context) ([][32]byte, error) {
