@@ -51,6 +51,7 @@ func commands() []command {
 	return []command{
 		serveCommand(),
 		versionCommand(),
+		pluginCommand(),
 	}
 }
 

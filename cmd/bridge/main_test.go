@@ -18,8 +18,13 @@ import (
 )
 
 // TestMain lets scripts run "bridge" as a command: the test binary runs
-// main when invoked under that name.
+// main when invoked under that name. A bridge started by a test launches its
+// builtin plugins from os.Executable(), which is this test binary, with the
+// arguments "plugin serve <kind> <name>": then it serves the plugin.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
+		main()
+	}
 	testscript.Main(m, map[string]func(){"bridge": main})
 }
 

@@ -14,6 +14,9 @@ import (
 
 	"github.com/corebridge/corebridge/config"
 	"github.com/corebridge/corebridge/nats"
+	"github.com/corebridge/corebridge/plugins"
+	"github.com/corebridge/corebridge/plugins/encodings"
+	"github.com/corebridge/corebridge/plugins/storage"
 )
 
 // shutdownTimeout bounds draining and stopping after a stop signal.
@@ -65,24 +68,34 @@ func runServe(ctx context.Context, s streams, fs *flag.FlagSet, args []string) i
 
 // serve runs the bridge described by cfg until ctx ends.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	defer plugins.CleanupAll()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
-	conn, err := nats.Connect(ctx, cfg, log)
+	storageBuiltins, err := storage.NewRegistry(storage.Builtins()...)
+	if err != nil {
+		return err
+	}
+	b, err := nats.StartBridge(ctx, cfg, nats.BridgeOptions{
+		Logger: log, Encodings: encodings.Builtins(), Storage: storageBuiltins,
+		Version: moduleVersion(),
+	})
 	if err != nil {
 		return err
 	}
 	log.Info("bridge ready",
 		"name", cfg.Name,
-		"url", conn.ClientURL(),
+		"url", b.Conn.ClientURL(),
 		"embedded", cfg.NATS.Embedded(),
-		"data_dir", cfg.DataDir)
+		"data_dir", cfg.DataDir,
+		"storage", cfg.Corestore.Storage,
+		"compat", cfg.Corestore.Compat)
 
 	<-ctx.Done()
 	log.Info("bridge stopping", "cause", context.Cause(ctx))
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
-	if err := conn.Shutdown(sctx); err != nil {
+	if err := b.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("bridge stopped")

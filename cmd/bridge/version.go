@@ -47,3 +47,12 @@ func versionString() string {
 	}
 	return fmt.Sprintf("bridge %s %s", v, bi.GoVersion)
 }
+
+// moduleVersion is the module version the binary was built from, such as
+// "v0.3.1", or "(devel)".
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
