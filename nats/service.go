@@ -416,4 +416,3 @@ func (s *Service) handleStoreList(r micro.Request) {
 }
 
 func (s *Service) handleInfo(sv *served, r micro.Request) { r.RespondJSON(sv.info()) }
-
