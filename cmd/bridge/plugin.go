@@ -4,12 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 
 	"github.com/corebridge/corebridge/plugins"
-	"github.com/corebridge/corebridge/plugins/encodings"
-	"github.com/corebridge/corebridge/plugins/storage"
+	"github.com/corebridge/corebridge/plugins/builtin"
 )
 
 // pluginCommand is the hidden `bridge plugin serve <kind> <name>`: the
@@ -37,23 +35,9 @@ func runPlugin(ctx context.Context, s streams, fs *flag.FlagSet, args []string) 
 	return servePlugin(ctx, plugins.Kind(args[1]), args[2])
 }
 
-// servePlugin serves the builtin kind/name and returns the exit code. The
-// test binary uses it too, when it runs as a plugin.
+// servePlugin serves the builtin kind/name and returns the exit code.
 func servePlugin(ctx context.Context, kind plugins.Kind, name string) int {
-	logger := plugins.NewPluginLogger(os.Stderr, slog.LevelInfo)
-	var err error
-	switch kind {
-	case plugins.KindEncoding:
-		err = encodings.Builtins().Serve(name)
-	case plugins.KindStorage:
-		var reg *storage.Registry
-		if reg, err = storage.NewRegistry(storage.Builtins()...); err == nil {
-			err = storage.Serve(ctx, reg, name, logger)
-		}
-	default:
-		err = fmt.Errorf("unknown plugin kind %q (encoding or storage)", kind)
-	}
-	if err != nil {
+	if err := builtin.Serve(ctx, kind, name); err != nil {
 		fmt.Fprintf(os.Stderr, "bridge plugin: %v\n", err)
 		return exitFail
 	}

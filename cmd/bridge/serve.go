@@ -15,8 +15,7 @@ import (
 	"github.com/corebridge/corebridge/config"
 	"github.com/corebridge/corebridge/nats"
 	"github.com/corebridge/corebridge/plugins"
-	"github.com/corebridge/corebridge/plugins/encodings"
-	"github.com/corebridge/corebridge/plugins/storage"
+	"github.com/corebridge/corebridge/plugins/builtin"
 )
 
 // shutdownTimeout bounds draining and stopping after a stop signal.
@@ -72,12 +71,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
-	storageBuiltins, err := storage.NewRegistry(storage.Builtins()...)
-	if err != nil {
-		return err
-	}
 	b, err := nats.StartBridge(ctx, cfg, nats.BridgeOptions{
-		Logger: log, Encodings: encodings.Builtins(), Storage: storageBuiltins,
+		Logger: log, Encodings: builtin.Encodings(), Storage: builtin.Storage(),
 		Version: moduleVersion(),
 	})
 	if err != nil {
