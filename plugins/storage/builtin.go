@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 )
@@ -17,11 +18,15 @@ type Builtin struct {
 	New func(ctx context.Context, cfg Config, logger *slog.Logger) (Backend, error)
 }
 
-// BuiltinBolt is the bolt backend: one bbolt file, BoltFile in Config.Dir.
+// BuiltinBolt is the bolt backend: one bbolt file, BoltFile in Config.Dir,
+// which it creates if needed.
 func BuiltinBolt() Builtin {
 	return Builtin{Name: "bolt", New: func(_ context.Context, cfg Config, logger *slog.Logger) (Backend, error) {
 		if cfg.Dir == "" {
 			return nil, fmt.Errorf("storage: bolt needs a data directory")
+		}
+		if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("storage: bolt: %w", err)
 		}
 		return OpenBolt(filepath.Join(cfg.Dir, BoltFile), logger)
 	}}

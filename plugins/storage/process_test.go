@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -52,7 +53,8 @@ func TestOpenInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	storagetest.Run(t, func(t *testing.T) corestore.Backend {
-		s, err := storage.Open(t.Context(), storage.Spec{Name: "bolt", InProcess: true, Builtins: reg, Config: storage.Config{Dir: t.TempDir()}}, testLogger(t))
+		dir := filepath.Join(t.TempDir(), "not", "there", "yet")
+		s, err := storage.Open(t.Context(), storage.Spec{Name: "bolt", InProcess: true, Builtins: reg, Config: storage.Config{Dir: dir}}, testLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}

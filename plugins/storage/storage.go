@@ -136,8 +136,8 @@ func NormalizeHeader(h *core.Header) *core.Header {
 // directly and to plugin processes through their environment (see
 // EnvDir).
 type Config struct {
-	// Dir is the directory the backend keeps its data in. It exists when
-	// the backend is built. The memory backend ignores it.
+	// Dir is the directory the backend keeps its data in; a backend
+	// creates it if it does not exist. The memory backend ignores it.
 	Dir string
 }
 
