@@ -1,0 +1,69 @@
+package nats
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+
+	"github.com/corebridge/corebridge/config"
+	"github.com/corebridge/corebridge/plugins"
+	"github.com/corebridge/corebridge/plugins/builtin"
+)
+
+// TestMain serves a builtin plugin when a test bridge started this test
+// binary as one (plugins.TestCommand), and runs the tests otherwise.
+func TestMain(m *testing.M) {
+	if kind, name, ok := plugins.TestPlugin(); ok {
+		if err := builtin.Serve(context.Background(), kind, name); err != nil {
+			os.Stderr.WriteString("test plugin: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	code := m.Run()
+	plugins.CleanupAll()
+	os.Exit(code)
+}
+
+// testPluginCommand runs builtin plugins from this test binary.
+func testPluginCommand(kind plugins.Kind, name string) *plugins.Command {
+	c := plugins.TestCommand(kind, name)
+	return &c
+}
+
+// startBridge starts a whole bridge on cfg, with real plugin processes and
+// an embedded NATS, and shuts it down when the test ends.
+func startBridge(t *testing.T, cfg *config.Config) *Bridge {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, err := StartBridge(ctx, cfg, BridgeOptions{
+		Encodings: builtin.Encodings(), Storage: builtin.Storage(),
+		PluginCommand: testPluginCommand, Logger: testLogger(t),
+	})
+	if err != nil {
+		t.Fatalf("StartBridge: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := b.Shutdown(ctx); err != nil {
+			t.Errorf("bridge shutdown: %v", err)
+		}
+	})
+	return b
+}
+
+// client connects a plain NATS client to a bridge's server.
+func client(t testing.TB, b *Bridge) *natsgo.Conn {
+	t.Helper()
+	nc, err := natsgo.Connect(b.Conn.ClientURL())
+	if err != nil {
+		t.Fatalf("connect client: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
