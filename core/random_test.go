@@ -82,6 +82,7 @@ type counters struct {
 	appends, truncates, reopens, proofs, reorgs      int
 	blockOnlyAccepted, blockOnlyRejected             int
 	updates, merged, stale, gaps, proofGaps, replays int
+	anchoredBelowUpgrade                             int
 }
 
 func (c *counters) add(o counters) {
@@ -98,6 +99,7 @@ func (c *counters) add(o counters) {
 	c.gaps += o.gaps
 	c.proofGaps += o.proofGaps
 	c.replays += o.replays
+	c.anchoredBelowUpgrade += o.anchoredBelowUpgrade
 }
 
 // harness is one round: a writer, its model, and two readers.
@@ -446,7 +448,17 @@ func (h *harness) syncProofReader() {
 	}
 	req := core.ProofRequest{Upgrade: &core.UpgradeRequest{Start: start, Length: length}}
 	block := int64(-1)
-	if h.rng.IntN(5) != 0 {
+	switch r := h.rng.IntN(5); {
+	case r == 0:
+	case r <= 2 && start == L && L > 0 && h.pr.Fork() == h.fork:
+		// A block the reader already has the tree for, below the upgrade:
+		// its proof ends at the first node the reader holds.
+		idx := h.rng.Uint64N(L)
+		lacks, _ := h.lacking(idx)
+		block = int64(idx)
+		req.Block = &core.BlockRequest{Index: idx, Nodes: lacks}
+		h.counts.anchoredBelowUpgrade++
+	default:
 		block = int64(start + h.rng.Uint64N(length))
 		req.Block = &core.BlockRequest{Index: uint64(block)}
 	}
@@ -534,18 +546,8 @@ func (h *harness) blockOnlyProofs() {
 	}
 	idx := h.rng.Uint64N(L)
 	leaf := 2 * idx
-	var depth uint64 // levels from the leaf up to the root over it
-	for _, r := range core.FullRoots(2 * L) {
-		if core.LeftSpan(r) <= leaf && leaf <= core.RightSpan(r) {
-			depth = core.Depth(r)
-		}
-	}
 	holds := func(x uint64) bool { return h.hasNodes(h.prst, []uint64{x}) }
-	lacks, x := uint64(0), leaf
-	for !holds(x) && lacks < depth {
-		x = core.Parent(x)
-		lacks++
-	}
+	lacks, depth := h.lacking(idx)
 	// First too few levels (refused while nothing is applied), then enough
 	// in any order, then 0, which works once the reader holds the leaf.
 	var tries []uint64
@@ -603,6 +605,21 @@ func (h *harness) blockOnlyProofs() {
 	if err := checkStorage(h.t, h.prst, &h.md, L, h.span, false); err != nil {
 		h.fatalf("proof reader storage: %v", err)
 	}
+}
+
+// lacking returns how many levels above leaf idx the proof reader lacks up
+// to the first node it holds, and the depth of the root over the leaf.
+func (h *harness) lacking(idx uint64) (lacks, depth uint64) {
+	leaf := 2 * idx
+	for _, r := range core.FullRoots(2 * h.pr.Length()) {
+		if core.LeftSpan(r) <= leaf && leaf <= core.RightSpan(r) {
+			depth = core.Depth(r)
+		}
+	}
+	for x := leaf; !h.hasNodes(h.prst, []uint64{x}) && lacks < depth; x = core.Parent(x) {
+		lacks++
+	}
+	return lacks, depth
 }
 
 // merge folds a run of consecutive writer changes into one Update: from the
