@@ -110,7 +110,7 @@ func (c *Core) Truncate(ctx context.Context, length uint64) error {
 	if err := s.st.Commit(ctx, b); err != nil {
 		return fmt.Errorf("truncate %s: commit: %w", s.key, err)
 	}
-	s.publish(h, roots)
+	s.publishFork(h, roots, length)
 	return nil
 }
 

@@ -65,7 +65,11 @@ func (c *Core) ApplyProof(ctx context.Context, p *Proof) error {
 		return fmt.Errorf("apply proof to %s: commit: %w", s.key, err)
 	}
 	s.adopt(sc, manifest)
-	s.publish(nh, roots)
+	if nh.Fork != h.Fork {
+		s.publishFork(nh, roots, p.Upgrade.Start)
+	} else {
+		s.publish(nh, roots)
+	}
 	return nil
 }
 
@@ -79,6 +83,9 @@ type Update struct {
 	Values    [][]byte
 	Signature []byte
 	Manifest  *Manifest // needed once by a reader that lacks it
+	// UserData entries are stored in the header in the same atomic commit
+	// (replication keeps its stream position here).
+	UserData map[string][]byte
 }
 
 // ApplyUpdate verifies u against this core and stores it. The reader
@@ -137,12 +144,22 @@ func (c *Core) ApplyUpdate(ctx context.Context, u *Update) (AppendResult, error)
 	}
 	nh := h.Clone()
 	nh.Length, nh.Fork, nh.Signature, nh.Manifest = length, u.Fork, cloneBytes(u.Signature), manifest
+	if len(u.UserData) > 0 && nh.UserData == nil {
+		nh.UserData = map[string][]byte{}
+	}
+	for k, v := range u.UserData {
+		nh.UserData[k] = cloneBytes(v)
+	}
 	b.Header = nh
 	if err := s.st.Commit(ctx, b); err != nil {
 		return AppendResult{}, fmt.Errorf("update %s: commit: %w", s.key, err)
 	}
 	s.adopt(sc, manifest)
-	s.publish(nh, g.roots)
+	if nh.Fork != h.Fork {
+		s.publishFork(nh, g.roots, u.Start)
+	} else {
+		s.publish(nh, g.roots)
+	}
 	return AppendResult{Length: length, ByteLength: sumSizes(g.roots), Fork: u.Fork, Signature: cloneBytes(u.Signature)}, nil
 }
 

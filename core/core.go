@@ -62,7 +62,15 @@ type state struct {
 	sessions  int
 	done      chan struct{} // closed when the last session closes
 	exclusive chan struct{} // holds a token while an exclusive session is open
+	forks     []forkChange  // fork changes seen since Open, oldest first
 }
+
+// forkChange records that the core moved from one fork to another keeping
+// its first length blocks.
+type forkChange struct{ from, to, length uint64 }
+
+// maxForkChanges bounds the fork history a core keeps in memory.
+const maxForkChanges = 1024
 
 // Open opens the core kept in st, creating it when st is empty. A core that
 // exists is checked against opts: a different key is an error.
@@ -364,12 +372,56 @@ func (c *Core) Closed() <-chan struct{} { return c.c.done }
 // waiters. Callers hold writeMu.
 func (s *state) publish(h *Header, roots []Node) {
 	s.mu.Lock()
+	if h.Fork != s.header.Fork {
+		panic("core: fork change published without forkTo")
+	}
 	s.header = h
 	s.roots = roots
 	s.bytes = sumSizes(roots)
 	close(s.changed)
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
+}
+
+// publishFork is publish for a change of fork that keeps the first shared
+// blocks. Callers hold writeMu.
+func (s *state) publishFork(h *Header, roots []Node, shared uint64) {
+	s.mu.Lock()
+	s.forks = append(s.forks, forkChange{from: s.header.Fork, to: h.Fork, length: shared})
+	if len(s.forks) > maxForkChanges {
+		s.forks = append([]forkChange(nil), s.forks[len(s.forks)-maxForkChanges:]...)
+	}
+	s.header = h // so publish sees no fork change
+	s.mu.Unlock()
+	s.publish(h, roots)
+}
+
+// SharedPrefix returns how many leading blocks the current tree has in
+// common with this core's tree when it was at (fork, length), from the fork
+// changes this process has seen. ok is false when that history does not
+// reach back to fork (the core was reopened since, or the state is not one
+// this core had); then only 0 is certain.
+func (c *Core) SharedPrefix(fork, length uint64) (shared uint64, ok bool) {
+	s := c.c
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	cur := s.header
+	shared = min(length, cur.Length)
+	if fork == cur.Fork {
+		return shared, true
+	}
+	for _, f := range s.forks {
+		if f.from == fork {
+			ok = true
+		}
+		if ok {
+			shared = min(shared, f.length)
+		}
+	}
+	if !ok {
+		return 0, false
+	}
+	return shared, true
 }
 
 func (c *Core) check() error {
