@@ -35,6 +35,10 @@ func (c *Core) Append(ctx context.Context, values [][]byte) (AppendResult, error
 	}
 
 	old := s.header
+	if len(values) == 0 {
+		// As JavaScript Hypercore: an empty batch changes and signs nothing.
+		return AppendResult{Length: old.Length, ByteLength: s.bytes, Fork: old.Fork, Signature: cloneBytes(old.Signature)}, nil
+	}
 	g := newGrowth(s.roots, old.Length)
 	blocks := make([]Block, len(values))
 	for i, v := range values {

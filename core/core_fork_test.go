@@ -45,3 +45,18 @@ func TestSharedPrefix(t *testing.T) {
 		}
 	}
 }
+
+// An empty batch signs nothing, as in JavaScript Hypercore.
+func TestEmptyAppendSignsNothing(t *testing.T) {
+	ctx := context.Background()
+	kp := core.KeyPairFromSeed([32]byte{2})
+	c, err := core.Open(ctx, core.NewMemoryStorage(), core.Options{KeyPair: &kp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	res, err := c.Append(ctx, nil)
+	if err != nil || res.Length != 0 || c.Signature() != nil {
+		t.Fatalf("empty append: %+v, %v, signature %x", res, err, c.Signature())
+	}
+}
