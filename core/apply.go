@@ -226,3 +226,31 @@ func (s *state) trustedLookup(ctx context.Context) nodeLookup {
 		return nodes[0], true, nil
 	}
 }
+
+// VerifyState reports whether signature is a valid signature of this
+// core's own tree at (fork, length): nil when it is. A writer uses it to
+// recognise its own messages in a shared stream. Only the current fork can
+// be checked; another fork is ErrStaleUpdate.
+func (c *Core) VerifyState(ctx context.Context, fork, length uint64, signature []byte) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	s := c.c
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	h := s.header
+	if fork != h.Fork {
+		return fmt.Errorf("verify %s: %w: fork %d, the core is at fork %d", s.key, ErrStaleUpdate, fork, h.Fork)
+	}
+	if length > h.Length {
+		return fmt.Errorf("verify %s: %w: length %d, the core has %d", s.key, ErrOutOfRange, length, h.Length)
+	}
+	if s.scheme == nil {
+		return fmt.Errorf("verify %s: %w: no manifest known", s.key, ErrInvalidSignature)
+	}
+	roots, err := s.rootsAt(ctx, length)
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", s.key, err)
+	}
+	return s.scheme.verify(signature, TreeHash(roots), length, fork)
+}

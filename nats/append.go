@@ -51,7 +51,21 @@ func (a *appender) enqueue(r micro.Request) {
 		a.s.respondError(r, err)
 		return
 	}
-	req := &appendRequest{r: r, values: values, format: encodings.Format(r.Headers().Get(HeaderFormat))}
+	format := encodings.Format(r.Headers().Get(HeaderFormat))
+	if r.Headers().Get(HeaderBatch) == BatchJSON {
+		// The elements of a JSON array are JSON, whatever the core's
+		// default wire format is.
+		switch format {
+		case encodings.FormatDefault:
+			format = encodings.FormatJSON
+		case encodings.FormatJSON:
+		default:
+			a.s.respondError(r, BadRequest("a %s: %s batch carries values in the json format, not %q; send them with %s: %s",
+				HeaderBatch, BatchJSON, format, HeaderBatch, BatchFrames))
+			return
+		}
+	}
+	req := &appendRequest{r: r, values: values, format: format}
 	for _, v := range values {
 		req.bytes += len(v)
 	}
@@ -107,9 +121,6 @@ func (a *appender) commit(group []*appendRequest) {
 		return
 	}
 	start := res.Length - uint64(len(all))
-	if a.s.o.Replicator != nil {
-		a.s.o.Replicator.Appended(a.sv.core, start, all, res)
-	}
 	var total uint64
 	for _, v := range all {
 		total += uint64(len(v))

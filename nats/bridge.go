@@ -33,13 +33,18 @@ type BridgeOptions struct {
 // Bridge is a running bridge: NATS, the storage backend, the corestore and
 // the service answering the subject API.
 type Bridge struct {
-	Conn    *Conn
-	Store   *corestore.Store
-	Service *Service
+	Conn        *Conn
+	Store       *corestore.Store
+	Service     *Service
+	Replication *Replicator
 	backend *storage.Store
 	encs    *encodingSet
 	log     *slog.Logger
 }
+
+// replOverhead is what a replication message needs besides its values:
+// headers, sealing, signature and manifest.
+const replOverhead = 4096
 
 // pluginStartTimeout bounds starting a plugin process.
 const pluginStartTimeout = 30 * time.Second
@@ -70,11 +75,18 @@ func StartBridge(ctx context.Context, cfg *config.Config, o BridgeOptions) (_ *B
 	if b.Conn, err = Connect(ctx, cfg, log); err != nil {
 		return nil, err
 	}
+	b.Replication, err = NewReplicator(ctx, ReplicatorOptions{
+		JetStream: b.Conn.JetStream(), Stream: StreamConfig(cfg, subjects), Subjects: subjects,
+		MaxMessage: int(b.Conn.NATS().MaxPayload()) - replOverhead, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
 	b.encs = &encodingSet{cfg: cfg, o: o, log: log, open: map[string]encodings.Encoding{}}
 	b.Service, err = StartService(ctx, ServiceOptions{
 		Conn: b.Conn.NATS(), Store: b.Store, Name: cfg.Name, Subjects: subjects,
 		Encoding: b.encs.get, MaxValueSize: int(cfg.Limits.MaxValueSize),
-		Version: o.Version, Logger: log,
+		Replication: b.Replication, Version: o.Version, Logger: log,
 	})
 	if err != nil {
 		return nil, err
@@ -88,6 +100,9 @@ func (b *Bridge) Shutdown(ctx context.Context) error {
 	var errs []error
 	if b.Service != nil {
 		errs = append(errs, b.Service.Stop(ctx))
+	}
+	if b.Replication != nil {
+		b.Replication.Stop()
 	}
 	if b.Store != nil {
 		errs = append(errs, b.Store.Close())

@@ -42,21 +42,18 @@ type ServiceOptions struct {
 	Encoding func(name string) (encodings.Encoding, error)
 	// MaxValueSize is the largest value an append takes (413 over it).
 	MaxValueSize int
-	// Replicator, when set, hears about every served core and every
-	// committed change, so it can replicate them.
-	Replicator Replicator
+	// Replication, when set, is told of every core the service serves, so
+	// it can publish the ones this bridge writes and follow the others.
+	Replication Follower
 	Version    string
 	Logger     *slog.Logger
 }
 
-// Replicator is what the service tells about cores and their changes.
-type Replicator interface {
-	// Follow is called once for each core the service serves.
+// Follower is what the service tells of each core it serves.
+type Follower interface {
+	// Follow is called once for each core the service serves. It must not
+	// block.
 	Follow(ctx context.Context, c *core.Core) error
-	// Appended is called after a batch is durable, before its clients are
-	// answered, with the stored values. Publishing (and retrying) is the
-	// replicator's business: the batch is committed whatever happens.
-	Appended(c *core.Core, start uint64, values [][]byte, res core.AppendResult)
 }
 
 // ErrUnknownEncoding is returned for a valueEncoding no builtin or plugin
@@ -147,7 +144,7 @@ func StartService(ctx context.Context, o ServiceOptions) (*Service, error) {
 			return nil, fmt.Errorf("store name %q: %w", o.Name, err)
 		}
 		h := ep.h
-		err = svc.AddEndpoint(ep.name, micro.HandlerFunc(func(r micro.Request) { s.dispatch(r, h) }),
+		err = svc.AddEndpoint(ep.name, micro.HandlerFunc(func(r micro.Request) { s.dispatch(detach(o.Conn, r), h) }),
 			micro.WithEndpointSubject(subj), micro.WithEndpointQueueGroup(queueGroup+"."+o.Name))
 		if err != nil {
 			svc.Stop()
@@ -246,8 +243,8 @@ func (s *Service) open(ctx context.Context, st *corestore.Store, opts corestore.
 		return nil, err
 	}
 	s.cores[c.Key()] = sv
-	if s.o.Replicator != nil {
-		if err := s.o.Replicator.Follow(ctx, c); err != nil {
+	if s.o.Replication != nil {
+		if err := s.o.Replication.Follow(ctx, c); err != nil {
 			s.log.Error("replication of core not started", "key", c.Key().String(), "err", err)
 		}
 	}

@@ -1,0 +1,148 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/corebridge/corebridge/core"
+)
+
+// Replication through JetStream: every core this bridge writes is published
+// to one stream, a subject per core (hc.repl.<discovery key>); every core
+// this bridge follows by key is read back from there, verified against its
+// key and applied. Nobody in between is trusted: a message is sealed with a
+// key derived from the core key and carries the writer's signature, and a
+// reader stores nothing it has not verified.
+
+// ReplicatorOptions configure a Replicator.
+type ReplicatorOptions struct {
+	JetStream jetstream.JetStream
+	Stream    jetstream.StreamConfig // created or updated at start
+	Subjects  Subjects
+	// MaxMessage bounds a message's payload; longer runs are chunked.
+	MaxMessage int
+	Logger     *slog.Logger
+}
+
+// ReplicationStats counts what readers did with replication messages.
+type ReplicationStats struct {
+	Published uint64 // messages this bridge published
+	Applied   uint64 // messages applied to a reader core
+	Stale     uint64 // messages a reader already had (replays, duplicates)
+	Rejected  uint64 // messages that failed to open or verify: forgeries or damage
+}
+
+// Replicator publishes the cores this bridge writes and follows the cores
+// it reads. Follow starts one goroutine per core; Stop ends them all.
+type Replicator struct {
+	o      ReplicatorOptions
+	log    *slog.Logger
+	stream jetstream.Stream
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	following map[core.Key]bool
+
+	published, applied, stale, rejected atomic.Uint64
+}
+
+// replSeqKey is the header user-data entry where a reader keeps the stream
+// sequence of the last message it applied, committed with the blocks.
+const replSeqKey = "corebridge/repl-seq"
+
+// NewReplicator makes sure the stream exists.
+func NewReplicator(ctx context.Context, o ReplicatorOptions) (*Replicator, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxMessage <= 0 {
+		o.MaxMessage = 1 << 20
+	}
+	st, err := o.JetStream.CreateOrUpdateStream(ctx, o.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("replication stream %s: %w", o.Stream.Name, err)
+	}
+	r := &Replicator{o: o, log: o.Logger, stream: st, following: map[core.Key]bool{}}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	return r, nil
+}
+
+// Follow starts replicating c: publishing it when this bridge writes it,
+// following it otherwise. A second call for the same core does nothing.
+func (r *Replicator) Follow(ctx context.Context, c *core.Core) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ctx.Err() != nil {
+		return errors.New("replicator stopped")
+	}
+	if r.following[c.Key()] {
+		return nil
+	}
+	r.following[c.Key()] = true
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		if c.Writable() {
+			r.publishLoop(c)
+		} else {
+			r.followLoop(c)
+		}
+	}()
+	return nil
+}
+
+// Stats returns the counters.
+func (r *Replicator) Stats() ReplicationStats {
+	return ReplicationStats{
+		Published: r.published.Load(), Applied: r.applied.Load(),
+		Stale: r.stale.Load(), Rejected: r.rejected.Load(),
+	}
+}
+
+// Stop ends every publisher and follower and waits for them.
+func (r *Replicator) Stop() {
+	r.cancel()
+	r.wg.Wait()
+}
+
+// ctxOf returns a context that ends when the replicator stops or c closes.
+func (r *Replicator) ctxOf(c *core.Core) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	stop := context.AfterFunc(r.ctx, cancel)
+	go func() {
+		select {
+		case <-c.Closed():
+			cancel()
+		case <-ctx.Done():
+		}
+		stop()
+	}()
+	return ctx, cancel
+}
+
+// retryDelay is the backoff between failed publish or consume attempts.
+func retryDelay(attempt int) time.Duration {
+	d := 50 * time.Millisecond << min(attempt, 6)
+	return min(d, 3*time.Second)
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether ctx is still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,182 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/corebridge/corebridge/core"
+)
+
+// published is where the stream stands for one core: the fork and length
+// its last message ends at, and that message's stream sequence.
+type published struct {
+	fork, length uint64
+	seq          uint64
+}
+
+// publishLoop publishes c's changes until c closes or the replicator stops.
+// It watches the core rather than being told of each batch, so whatever
+// committed while it was busy (or before a crash) goes out in one message,
+// signed once at the core's current state.
+func (r *Replicator) publishLoop(c *core.Core) {
+	ctx, cancel := r.ctxOf(c)
+	defer cancel()
+	key := c.Key()
+	subj := r.o.Subjects.Replication(c.DiscoveryKey())
+	cipher := newReplCipher(key)
+	log := r.log.With("key", key.String())
+
+	var pub published
+	for attempt := 0; ; attempt++ {
+		var err error
+		if pub, err = r.lastPublished(ctx, c, subj, cipher); err == nil {
+			break
+		}
+		log.Warn("replication: cannot read the stream's position for this core; retrying", "err", err)
+		if !sleepCtx(ctx, retryDelay(attempt)) {
+			return
+		}
+	}
+	attempt := 0
+	for {
+		changed := c.Changed()
+		info := c.Info()
+		if info.Fork == pub.fork && info.Length == pub.length || info.Signature == nil {
+			select {
+			case <-changed:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		next, err := r.publishState(ctx, c, subj, cipher, pub, info)
+		switch {
+		case err == nil:
+			pub, attempt = next, 0
+			continue
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, errStateMoved):
+			continue // the core changed while reading it: start over
+		case isWrongLastSequence(err):
+			log.Warn("replication: the stream holds messages this bridge did not expect for this core; resynchronising", "err", err)
+			if p, perr := r.lastPublished(ctx, c, subj, cipher); perr == nil {
+				pub = p
+			}
+		default:
+			log.Warn("replication: publish failed; retrying", "err", err, "attempt", attempt)
+		}
+		if !sleepCtx(ctx, retryDelay(attempt)) {
+			return
+		}
+		attempt++
+	}
+}
+
+var errStateMoved = errors.New("core changed while it was read")
+
+// publishState publishes what takes the stream from pub to the state info:
+// the blocks from where the two trees part, in as many chunks as the message
+// size needs, the last one signed.
+func (r *Replicator) publishState(ctx context.Context, c *core.Core, subj string, cipher *replCipher, pub published, info core.Info) (published, error) {
+	start, ok := c.SharedPrefix(pub.fork, pub.length)
+	if !ok {
+		start = 0 // history unknown (a restart since): send everything again
+	}
+	blocks, err := c.Blocks(ctx, start, info.Length)
+	if err != nil {
+		return pub, err
+	}
+	if c.Fork() != info.Fork || uint64(len(blocks)) != info.Length-start {
+		return pub, errStateMoved
+	}
+	values := make([][]byte, len(blocks))
+	for i, b := range blocks {
+		values[i] = b.Value
+	}
+	for _, m := range chunk(info.Fork, start, values, info.Signature, info.Manifest, r.o.MaxMessage) {
+		seq, err := r.publishMessage(ctx, subj, cipher, m, pub.seq)
+		if err != nil {
+			return pub, err
+		}
+		pub = published{fork: m.Fork, length: m.end(), seq: seq}
+		r.published.Add(1)
+	}
+	return pub, nil
+}
+
+// chunk splits a run into messages of at most maxBytes of values (at least
+// one value each); only the last carries the signature and the manifest.
+func chunk(fork, start uint64, values [][]byte, sig, manifest []byte, maxBytes int) []*replMessage {
+	var out []*replMessage
+	cur := &replMessage{Fork: fork, Start: start}
+	size := 0
+	for _, v := range values {
+		if len(cur.Values) > 0 && size+len(v)+9 > maxBytes {
+			out = append(out, cur)
+			cur = &replMessage{Fork: fork, Start: cur.end()}
+			size = 0
+		}
+		cur.Values = append(cur.Values, v)
+		size += len(v) + 9
+	}
+	cur.Signature, cur.Manifest = sig, manifest
+	return append(out, cur)
+}
+
+// publishMessage publishes one message, idempotently (Nats-Msg-Id) and only
+// if the stream's last message for the core is the one this writer last
+// published (Nats-Expected-Last-Subject-Sequence): one writer per core.
+func (r *Replicator) publishMessage(ctx context.Context, subj string, cipher *replCipher, m *replMessage, lastSeq uint64) (uint64, error) {
+	msg := &natsgo.Msg{Subject: subj, Data: cipher.seal(m.encode())}
+	signed := "c"
+	if m.Signature != nil {
+		signed = "s"
+	}
+	id := subj + "." + strconv.FormatUint(m.Fork, 10) + "." + strconv.FormatUint(m.Start, 10) + "." + strconv.FormatUint(m.end(), 10) + signed
+	ack, err := r.o.JetStream.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectLastSequencePerSubject(lastSeq))
+	if err != nil {
+		return 0, fmt.Errorf("publish %s: %w", subj, err)
+	}
+	return ack.Sequence, nil
+}
+
+// lastPublished reads the stream's last message for a core. Unless it is
+// one this writer signed for its current tree, the position is zero, so the
+// whole core is published again after it: a reader behind a forged or
+// foreign message still gets every block.
+func (r *Replicator) lastPublished(ctx context.Context, c *core.Core, subj string, cipher *replCipher) (published, error) {
+	raw, err := r.stream.GetLastMsgForSubject(ctx, subj)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return published{}, nil
+	}
+	if err != nil {
+		return published{}, err
+	}
+	m, err := cipher.open(raw.Data)
+	if err == nil && m.Signature == nil {
+		err = errors.New("it is an unsigned chunk")
+	}
+	if err == nil {
+		err = c.VerifyState(ctx, m.Fork, m.end(), m.Signature)
+	}
+	if err != nil {
+		r.log.Warn("replication: the stream's last message for this core is not this writer's current state; publishing the core again", "subject", subj, "seq", raw.Sequence, "err", err)
+		return published{seq: raw.Sequence}, nil
+	}
+	return published{fork: m.Fork, length: m.end(), seq: raw.Sequence}, nil
+}
+
+// isWrongLastSequence reports a Nats-Expected-Last-Subject-Sequence conflict.
+func isWrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+	}
+	return false
+}
