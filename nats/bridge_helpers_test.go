@@ -11,6 +11,8 @@ import (
 	"github.com/corebridge/corebridge/config"
 	"github.com/corebridge/corebridge/plugins"
 	"github.com/corebridge/corebridge/plugins/builtin"
+	"github.com/corebridge/corebridge/plugins/encodings"
+	"github.com/corebridge/corebridge/plugins/storage"
 )
 
 // TestMain serves a builtin plugin when a test bridge started this test
@@ -41,7 +43,7 @@ func startBridge(t *testing.T, cfg *config.Config) *Bridge {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	b, err := StartBridge(ctx, cfg, BridgeOptions{
-		Encodings: builtin.Encodings(), Storage: builtin.Storage(),
+		Encodings: builtinEncodings(), Storage: builtinStorage(),
 		PluginCommand: testPluginCommand, Logger: testLogger(t),
 	})
 	if err != nil {
@@ -67,3 +69,6 @@ func client(t testing.TB, b *Bridge) *natsgo.Conn {
 	t.Cleanup(nc.Close)
 	return nc
 }
+
+func builtinEncodings() encodings.Registry { return builtin.Encodings() }
+func builtinStorage() *storage.Registry    { return builtin.Storage() }

@@ -67,9 +67,21 @@ func NewReplicator(ctx context.Context, o ReplicatorOptions) (*Replicator, error
 	if o.MaxMessage <= 0 {
 		o.MaxMessage = 1 << 20
 	}
-	st, err := o.JetStream.CreateOrUpdateStream(ctx, o.Stream)
-	if err != nil {
-		return nil, fmt.Errorf("replication stream %s: %w", o.Stream.Name, err)
+	// In a cluster several bridges may create the stream at once, and the
+	// meta leader may still be settling: try with short attempts.
+	var st jetstream.Stream
+	var err error
+	for attempt := 0; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err = o.JetStream.CreateOrUpdateStream(actx, o.Stream)
+		cancel()
+		if err == nil {
+			break
+		}
+		o.Logger.Warn("replication stream not ready; retrying", "stream", o.Stream.Name, "err", err)
+		if !sleepCtx(ctx, retryDelay(attempt)) {
+			return nil, fmt.Errorf("replication stream %s: %w", o.Stream.Name, err)
+		}
 	}
 	r := &Replicator{o: o, log: o.Logger, stream: st, following: map[core.Key]bool{}}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
