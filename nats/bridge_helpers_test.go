@@ -38,7 +38,7 @@ func testPluginCommand(kind plugins.Kind, name string) *plugins.Command {
 
 // startBridge starts a whole bridge on cfg, with real plugin processes and
 // an embedded NATS, and shuts it down when the test ends.
-func startBridge(t *testing.T, cfg *config.Config) *Bridge {
+func startBridge(t testing.TB, cfg *config.Config) *Bridge {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

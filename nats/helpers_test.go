@@ -23,7 +23,7 @@ import (
 
 // testConfig is the default configuration with a temporary data directory
 // and a free port.
-func testConfig(t *testing.T) *config.Config {
+func testConfig(t testing.TB) *config.Config {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Name = "test"
@@ -33,7 +33,7 @@ func testConfig(t *testing.T) *config.Config {
 }
 
 // testLogger writes warnings and errors to the test's output.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
@@ -56,7 +56,7 @@ func connectEmbedded(t *testing.T, cfg *config.Config) *Conn {
 
 // runServer starts a nats-server that stands for an existing NATS the
 // bridge connects to, and stops it when the test ends.
-func runServer(t *testing.T, opts *server.Options) *server.Server {
+func runServer(t testing.TB, opts *server.Options) *server.Server {
 	t.Helper()
 	opts.Host, opts.Port, opts.NoSigs = "127.0.0.1", -1, true
 	if opts.JetStream {

@@ -24,7 +24,7 @@ type replPair struct {
 	writer, read *Bridge
 }
 
-func externalConfig(t *testing.T, srv *server.Server, name string) *config.Config {
+func externalConfig(t testing.TB, srv *server.Server, name string) *config.Config {
 	cfg := testConfig(t)
 	cfg.Name = name
 	cfg.NATS.URL = srv.ClientURL()
