@@ -37,9 +37,9 @@ type Bridge struct {
 	Store       *corestore.Store
 	Service     *Service
 	Replication *Replicator
-	backend *storage.Store
-	encs    *encodingSet
-	log     *slog.Logger
+	backend     *storage.Store
+	encs        *encodingSet
+	log         *slog.Logger
 }
 
 // replOverhead is what a replication message needs besides its values:

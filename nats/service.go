@@ -45,8 +45,8 @@ type ServiceOptions struct {
 	// Replication, when set, is told of every core the service serves, so
 	// it can publish the ones this bridge writes and follow the others.
 	Replication Follower
-	Version    string
-	Logger     *slog.Logger
+	Version     string
+	Logger      *slog.Logger
 }
 
 // Follower is what the service tells of each core it serves.
