@@ -137,7 +137,7 @@ func openStorage(ctx context.Context, cfg *config.Config, o BridgeOptions, log *
 	}
 	sctx, cancel := context.WithTimeout(ctx, pluginStartTimeout)
 	defer cancel()
-	st, err := storage.Open(sctx, spec, log.With("plugin", "storage/"+name))
+	st, err := storage.Open(sctx, spec, log)
 	if err != nil {
 		return nil, fmt.Errorf("storage backend %q: %w", name, err)
 	}
@@ -180,7 +180,7 @@ func (e *encodingSet) get(name string) (encodings.Encoding, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), pluginStartTimeout)
 	defer cancel()
-	enc, closer, err := encodings.Open(ctx, spec, e.log.With("plugin", "encoding/"+name))
+	enc, closer, err := encodings.Open(ctx, spec, e.log)
 	if err != nil {
 		return nil, err
 	}
