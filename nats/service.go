@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -89,6 +90,10 @@ type served struct {
 	app     *appender // nil unless writable
 }
 
+// startFlushTimeout bounds waiting for NATS to confirm the subscriptions
+// StartService made.
+const startFlushTimeout = 30 * time.Second
+
 // maxInFlight bounds the requests handled at once; over it, a request is
 // answered 503 instead of queueing without limit.
 const maxInFlight = 8192
@@ -155,6 +160,14 @@ func StartService(ctx context.Context, o ServiceOptions) (*Service, error) {
 		if _, err := s.open(ctx, o.Store, corestore.GetOptions{Key: &key}); err != nil {
 			s.log.Error("cannot serve stored core", "key", key.String(), "err", err)
 		}
+	}
+	// Subscriptions reach the server asynchronously: flush, so that a
+	// client that starts after StartService returns finds them.
+	fctx, cancel := context.WithTimeout(ctx, startFlushTimeout)
+	defer cancel()
+	if err := o.Conn.FlushWithContext(fctx); err != nil {
+		s.Stop(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("register subscriptions with NATS: %w", err)
 	}
 	s.log.Info("serving", "store", o.Name, "cores", len(s.cores))
 	return s, nil
