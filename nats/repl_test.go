@@ -311,3 +311,34 @@ func indexBytes(hay, needle []byte) int {
 	}
 	return -1
 }
+
+// TestReplicationReaderRestartMidStream stops a reader while it is catching
+// up and starts it again: it resumes after the last message it applied and
+// ends with the writer's core, fetching nothing twice.
+func TestReplicationReaderRestartMidStream(t *testing.T) {
+	p := newReplPair(t)
+	w := getInfo(t, p.nc, "w", `{"name":"midstream","valueEncoding":"json"}`)
+	const total = 3000
+	for i := 0; i < total; i += 10 {
+		appendN(t, p.nc, w.Key, i, 10) // 300 messages in the stream
+	}
+	getInfo(t, p.nc, "r", fmt.Sprintf(`{"key":%q}`, w.Key))
+	first := localCore(t, p.read, w.Key)
+	waitLength(t, first, 100)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.read.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stopped the reader at length %d of %d", first.Length(), total)
+	again := startBridge(t, p.rcfg)
+	rc := localCore(t, again, w.Key)
+	if rc.Length() == 0 {
+		t.Fatal("the reader lost what it had applied")
+	}
+	waitLength(t, rc, total)
+	sameState(t, localCore(t, p.writer, w.Key), rc)
+	if s := again.Replication.Stats(); s.Stale != 0 || s.Rejected != 0 {
+		t.Errorf("the restarted reader refetched or rejected messages: %+v", s)
+	}
+}
