@@ -53,6 +53,11 @@ type Replicator struct {
 	following map[core.Key]bool
 
 	published, applied, stale, rejected atomic.Uint64
+
+	// onApplied, when set before Follow, is called after each update a
+	// follower applies; returning false stops that follower, as if its
+	// process had died right after the commit. Tests use it.
+	onApplied func(length uint64) bool
 }
 
 // replSeqKey is the header user-data entry where a reader keeps the stream

@@ -98,6 +98,7 @@ type follower struct {
 	cipher  *replCipher
 	log     interface{ Warn(string, ...any) }
 	pending []pendingMsg // opened, contiguous, not yet ending in a signature
+	stopped bool // onApplied asked to stop
 	// mayResync allows one re-read from the start after a gap; it is set
 	// again once a message applies, so a forged message that claims a far
 	// start cannot make the follower re-read the subject forever.
@@ -125,7 +126,11 @@ func (f *follower) run(ctx context.Context, in <-chan jetstream.Msg) (resync boo
 				break more
 			}
 		}
-		if f.apply(ctx, batch) && f.mayResync {
+		gap := f.apply(ctx, batch)
+		if f.stopped {
+			return false
+		}
+		if gap && f.mayResync {
 			return true
 		}
 	}
@@ -135,6 +140,9 @@ func (f *follower) run(ctx context.Context, in <-chan jetstream.Msg) (resync boo
 // reports a gap that needs a resync.
 func (f *follower) apply(ctx context.Context, batch []jetstream.Msg) (gap bool) {
 	for _, raw := range batch {
+		if f.stopped {
+			return false
+		}
 		var seq uint64
 		if md, err := raw.Metadata(); err == nil {
 			seq = md.Sequence.Stream
@@ -180,7 +188,7 @@ func (f *follower) flush(ctx context.Context) (gap bool) {
 			last = i
 		}
 	}
-	if last < 0 {
+	if last < 0 || f.stopped {
 		return false
 	}
 	run := f.pending[:last+1]
@@ -238,6 +246,9 @@ func (f *follower) update(ctx context.Context, run []pendingMsg) error {
 	case err == nil:
 		f.r.applied.Add(uint64(len(run)))
 		f.mayResync = true
+		if h := f.r.onApplied; h != nil && !h(f.c.Length()) {
+			f.stopped = true
+		}
 	case errors.Is(err, core.ErrStaleUpdate):
 		f.r.stale.Add(uint64(len(run)))
 	case ctx.Err() != nil:

@@ -322,15 +322,28 @@ func TestReplicationReaderRestartMidStream(t *testing.T) {
 	for i := 0; i < total; i += 10 {
 		appendN(t, p.nc, w.Key, i, 10) // 300 messages in the stream
 	}
+	// The follower stops after its first commit, as if its process died
+	// there.
+	stopped := make(chan struct{})
+	p.read.Replication.onApplied = func(length uint64) bool {
+		close(stopped)
+		return false
+	}
 	getInfo(t, p.nc, "r", fmt.Sprintf(`{"key":%q}`, w.Key))
 	first := localCore(t, p.read, w.Key)
-	waitLength(t, first, 100)
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the reader applied nothing")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := p.read.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("stopped the reader at length %d of %d", first.Length(), total)
+	if at := first.Length(); at == 0 || at >= total {
+		t.Fatalf("the reader stopped at length %d, not mid-stream", at)
+	}
 	again := startBridge(t, p.rcfg)
 	rc := localCore(t, again, w.Key)
 	if rc.Length() == 0 {
