@@ -30,8 +30,8 @@ func (c *Core) ApplyProof(ctx context.Context, p *Proof) error {
 			// Before the stale check, where Start+Length would wrap.
 			return fmt.Errorf("apply proof to %s: %w: upgrade %d+%d out of range", s.key, ErrInvalidProof, u.Start, u.Length)
 		}
-		if p.Fork < h.Fork || (p.Fork == h.Fork && u.Start+u.Length <= h.Length && p.Block == nil) {
-			return fmt.Errorf("apply proof to %s: %w: fork %d length %d", s.key, ErrStaleUpdate, p.Fork, u.Start+u.Length)
+		if p.Fork < h.Fork {
+			return fmt.Errorf("apply proof to %s: %w: fork %d, the core is at fork %d", s.key, ErrStaleUpdate, p.Fork, h.Fork)
 		}
 		if startRoots, err = s.rootsAt(ctx, u.Start); err != nil {
 			return fmt.Errorf("apply proof to %s: %w", s.key, err)
@@ -45,6 +45,11 @@ func (c *Core) ApplyProof(ctx context.Context, p *Proof) error {
 	res, err := verifyProof(sc, startRoots, s.trustedLookup(ctx), p)
 	if err != nil {
 		return fmt.Errorf("apply proof to %s: %w", s.key, err)
+	}
+	// Staleness is judged on the full length the proof signs, additional
+	// nodes included, as JavaScript Hypercore does.
+	if res.upgraded && p.Block == nil && p.Fork == h.Fork && res.length <= h.Length {
+		return fmt.Errorf("apply proof to %s: %w: fork %d length %d", s.key, ErrStaleUpdate, p.Fork, res.length)
 	}
 	b := &Batch{Nodes: res.nodes}
 	if res.block != nil {
