@@ -71,12 +71,15 @@ func (a *appender) enqueue(r micro.Request) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.queue = append(a.queue, req)
 	if !a.running {
+		if !a.s.begin() {
+			a.s.respondError(r, Unavailable("bridge is shutting down"))
+			return
+		}
 		a.running = true
-		a.s.work.Add(1)
 		go a.run()
 	}
+	a.queue = append(a.queue, req)
 }
 
 // run commits groups until the queue is empty.

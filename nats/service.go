@@ -194,12 +194,28 @@ func (s *Service) dispatch(r micro.Request, h func(micro.Request)) {
 		s.respondError(r, Unavailable("bridge is busy: %d requests in flight; retry", maxInFlight))
 		return
 	}
-	s.work.Add(1)
+	if !s.begin() {
+		<-s.slots
+		s.respondError(r, Unavailable("bridge is shutting down"))
+		return
+	}
 	go func() {
 		defer s.work.Done()
 		defer func() { <-s.slots }()
 		h(r)
 	}()
+}
+
+// begin counts one more piece of work in flight, unless the service is
+// stopping: Stop waits for what began, and nothing begins after it.
+func (s *Service) begin() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.work.Add(1)
+	return true
 }
 
 func (s *Service) respondError(r micro.Request, err error) {
