@@ -24,7 +24,7 @@ func (s *Service) handleBlock(sv *served, r micro.Request) {
 	var opts []core.GetOption
 	if req.Wait {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
+		ctx, cancel = context.WithTimeout(s.waits, req.Timeout)
 		defer cancel()
 		opts = append(opts, core.Wait())
 	}
@@ -34,14 +34,22 @@ func (s *Service) handleBlock(sv *served, r micro.Request) {
 	case errors.Is(err, core.ErrOutOfRange):
 		s.respondError(r, NotFound("core %s has %d blocks, so block %d does not exist yet; ask with {\"index\": %d, \"wait\": true} to wait for it", key, sv.core.Length(), req.Index, req.Index))
 		return
-	case req.Wait && errors.Is(err, context.DeadlineExceeded) && s.ctx.Err() == nil:
+	case req.Wait && s.waits.Err() != nil:
+		s.respondError(r, Unavailable("bridge is shutting down; block %d of core %s did not arrive before it stopped", req.Index, key))
+		return
+	case req.Wait && errors.Is(err, context.DeadlineExceeded):
 		s.respondError(r, NotFound("block %d of core %s did not arrive within %s", req.Index, key, req.Timeout))
 		return
 	case err != nil:
 		s.respondError(r, err)
 		return
 	}
-	out, err := sv.enc.Decode(s.ctx, encodings.Format(r.Headers().Get(HeaderFormat)), [][]byte{v})
+	_, enc, err := s.encoding(sv)
+	if err != nil {
+		s.respondError(r, err)
+		return
+	}
+	out, err := enc.Decode(s.ctx, encodings.Format(r.Headers().Get(HeaderFormat)), [][]byte{v})
 	if err != nil {
 		s.respondError(r, err)
 		return

@@ -22,6 +22,7 @@ import (
 //	uint    n, then n × buffer (the stored block bytes)
 //	buffer  signature      (if signed: over fork and length start+n)
 //	buffer  manifest       (if manifest: so a reader can verify outside compat mode)
+//	buffer  encoding       (if encoding: the core's valueEncoding, so readers serve it alike)
 //
 // uint and buffer are compact-encoding, as in Hypercore. A message with no
 // values and a signature is a truncate (or a fork bump) to length start.
@@ -43,6 +44,7 @@ type replMessage struct {
 	Values    [][]byte
 	Signature []byte // nil: a chunk, not yet signed
 	Manifest  []byte // encoded manifest, nil in compat mode
+	Encoding  string // the core's valueEncoding; "" when not said
 }
 
 const replVersion = 1
@@ -50,6 +52,7 @@ const replVersion = 1
 const (
 	replSigned   = 1
 	replManifest = 2
+	replEncoding = 4
 )
 
 // errReplMessage marks a replication message that does not open or decode.
@@ -72,6 +75,9 @@ func (m *replMessage) encode() []byte {
 	if m.Manifest != nil {
 		flags |= replManifest
 	}
+	if m.Encoding != "" {
+		flags |= replEncoding
+	}
 	b = compact.AppendUint(b, flags)
 	b = compact.AppendUint(b, m.Fork)
 	b = compact.AppendUint(b, m.Start)
@@ -84,6 +90,9 @@ func (m *replMessage) encode() []byte {
 	}
 	if m.Manifest != nil {
 		b = compact.AppendBuffer(b, m.Manifest)
+	}
+	if m.Encoding != "" {
+		b = compact.AppendBuffer(b, []byte(m.Encoding))
 	}
 	return b
 }
@@ -108,10 +117,13 @@ func decodeReplMessage(b []byte) (*replMessage, error) {
 	if flags&replManifest != 0 {
 		m.Manifest = d.Buffer()
 	}
+	if flags&replEncoding != 0 {
+		m.Encoding = string(d.Buffer())
+	}
 	if d.Err() == nil && d.Len() != 0 {
 		d.Fail(fmt.Errorf("%d trailing bytes", d.Len()))
 	}
-	if flags&^(replSigned|replManifest) != 0 {
+	if flags&^(replSigned|replManifest|replEncoding) != 0 {
 		d.Fail(fmt.Errorf("unknown flags %#x", flags))
 	}
 	if err := d.Err(); err != nil {

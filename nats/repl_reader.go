@@ -233,6 +233,9 @@ func (f *follower) update(ctx context.Context, run []pendingMsg) error {
 	for _, p := range run {
 		u.Values = append(u.Values, p.m.Values...)
 	}
+	if end.m.Encoding != "" {
+		u.UserData[UserDataEncoding] = []byte(end.m.Encoding)
+	}
 	if end.m.Manifest != nil {
 		m, err := core.DecodeManifest(end.m.Manifest)
 		if err != nil {

@@ -99,7 +99,9 @@ func (r *Replicator) publishState(ctx context.Context, c *core.Core, subj string
 	for i, b := range blocks {
 		values[i] = b.Value
 	}
-	for _, m := range chunk(info.Fork, start, values, info.Signature, info.Manifest, r.o.MaxMessage) {
+	msgs := chunk(info.Fork, start, values, info.Signature, info.Manifest, r.o.MaxMessage)
+	msgs[len(msgs)-1].Encoding = string(info.UserData[UserDataEncoding])
+	for _, m := range msgs {
 		seq, err := r.publishMessage(ctx, subj, cipher, m, pub.seq)
 		if err != nil {
 			return pub, err

@@ -79,15 +79,43 @@ type Service struct {
 	slots  chan struct{}  // bounds handler goroutines
 	ctx    context.Context
 	cancel context.CancelFunc // ends every request context at Stop
+	// waits ends when Stop begins: requests waiting for a block that is not
+	// there yet are answered 503 at once instead of holding up shutdown.
+	waits     context.Context
+	stopWaits context.CancelFunc
 }
 
 // served is one core this bridge answers for.
 type served struct {
-	core    *core.Core
-	encName string
-	enc     encodings.Encoding
-	subs    []*natsgo.Subscription
-	app     *appender // nil unless writable
+	core *core.Core
+	subs []*natsgo.Subscription
+	app  *appender // nil unless writable
+
+	mu      sync.Mutex
+	encName string             // the core's valueEncoding; "" until known
+	enc     encodings.Encoding // nil until known
+}
+
+// encoding returns the encoding a core is served with. A core followed by
+// key learns its writer's valueEncoding with the first replicated message;
+// until then it is served as binary.
+func (s *Service) encoding(sv *served) (string, encodings.Encoding, error) {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if sv.enc != nil {
+		return sv.encName, sv.enc, nil
+	}
+	name := string(sv.core.Info().UserData[UserDataEncoding])
+	if name == "" {
+		enc, err := s.o.Encoding(DefaultEncoding)
+		return DefaultEncoding, enc, err
+	}
+	enc, err := s.o.Encoding(name)
+	if err != nil {
+		return name, nil, err
+	}
+	sv.encName, sv.enc = name, enc
+	return name, enc, nil
 }
 
 // startFlushTimeout bounds waiting for NATS to confirm the subscriptions
@@ -112,6 +140,7 @@ func StartService(ctx context.Context, o ServiceOptions) (*Service, error) {
 		slots: make(chan struct{}, maxInFlight),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.waits, s.stopWaits = context.WithCancel(s.ctx)
 	s.codes = append(DefaultErrorCodes(),
 		ErrorCode{core.ErrInvalidKey, CodeBadRequest},
 		ErrorCode{core.ErrOutOfRange, CodeNotFound},
@@ -247,16 +276,21 @@ func (s *Service) open(ctx context.Context, st *corestore.Store, opts corestore.
 	}
 	s.mu.Unlock()
 
-	encName := DefaultEncoding
-	if v, ok := c.Info().UserData[UserDataEncoding]; ok && len(v) > 0 {
-		encName = string(v)
-	}
-	enc, err := s.o.Encoding(encName)
+	sv := &served{core: c}
+	encName, _, err := s.encoding(sv)
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("core %s: %w", c.Key(), err)
 	}
-	sv := &served{core: c, encName: encName, enc: enc}
+	if c.Writable() && sv.enc == nil {
+		// A writable core without a recorded encoding (made outside the
+		// bridge) is binary, for good.
+		sv.encName = DefaultEncoding
+		if sv.enc, err = s.o.Encoding(DefaultEncoding); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	if c.Writable() {
 		sv.app = newAppender(s, sv)
 	}
@@ -334,6 +368,7 @@ func (s *Service) Stop(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
+	s.stopWaits()
 	cores := s.cores
 	s.cores = map[core.Key]*served{}
 	s.mu.Unlock()
@@ -376,12 +411,13 @@ type Info struct {
 	Signature     string `json:"signature"`
 }
 
-func (sv *served) info() Info {
+func (s *Service) info(sv *served) Info {
+	encName, _, _ := s.encoding(sv)
 	i := sv.core.Info()
 	return Info{
 		Key: i.Key.String(), DiscoveryKey: i.DiscoveryKey.String(), ID: i.Key.ID(),
 		Length: i.Length, ByteLength: i.ByteLength, Fork: i.Fork, Writable: i.Writable,
-		ValueEncoding: sv.encName, TreeHash: hex.EncodeToString(i.TreeHash[:]), Signature: hex.EncodeToString(i.Signature),
+		ValueEncoding: encName, TreeHash: hex.EncodeToString(i.TreeHash[:]), Signature: hex.EncodeToString(i.Signature),
 	}
 }
 
@@ -422,23 +458,23 @@ func (s *Service) handleStoreGet(r micro.Request) {
 			s.respondError(r, err)
 			return
 		}
-		if req.ValueEncoding != "" && sv.encName != req.ValueEncoding {
-			s.respondError(r, Conflict("core %q already exists with valueEncoding %q, not %q", req.Name, sv.encName, req.ValueEncoding))
+		if have, _, _ := s.encoding(sv); req.ValueEncoding != "" && have != req.ValueEncoding {
+			s.respondError(r, Conflict("core %q already exists with valueEncoding %q, not %q", req.Name, have, req.ValueEncoding))
 			return
 		}
 	}
-	r.RespondJSON(sv.info())
+	r.RespondJSON(s.info(sv))
 }
 
 func (s *Service) handleStoreList(r micro.Request) {
 	s.mu.Lock()
 	out := make([]Info, 0, len(s.cores))
 	for _, sv := range s.cores {
-		out = append(out, sv.info())
+		out = append(out, s.info(sv))
 	}
 	s.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	r.RespondJSON(out)
 }
 
-func (s *Service) handleInfo(sv *served, r micro.Request) { r.RespondJSON(sv.info()) }
+func (s *Service) handleInfo(sv *served, r micro.Request) { r.RespondJSON(s.info(sv)) }
