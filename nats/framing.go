@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // maxBatchValues bounds the values of one append request.
@@ -26,7 +28,7 @@ func splitBatch(framing string, body []byte, maxValue int) ([][]byte, error) {
 	case BatchJSON:
 		return splitJSONArray(body, maxValue)
 	}
-	return nil, BadRequest("header %s: %q is not a known framing; use %q or %q", HeaderBatch, framing, BatchJSON, BatchFrames)
+	return nil, BadRequest("header %s: %q is not a known framing; use %q or %q", HeaderBatch, truncate(framing, 40), BatchJSON, BatchFrames)
 }
 
 // splitFrames reads 4-byte big-endian length-prefixed frames.
@@ -60,7 +62,7 @@ func splitFrames(body []byte, maxValue int) ([][]byte, error) {
 func splitJSONArray(body []byte, maxValue int) ([][]byte, error) {
 	var raw []json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, BadRequest("batch body is not a JSON array: %v", err)
+		return nil, BadRequest("batch body is not a JSON array: %s", jsonError(err))
 	}
 	if len(raw) == 0 {
 		return nil, BadRequest("batch has no values")
@@ -122,9 +124,9 @@ func parseBlockRequest(body []byte) (blockRequest, error) {
 	dec := json.NewDecoder(bytes.NewReader(t))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&j); err != nil {
-		return blockRequest{}, BadRequest("block request is not valid JSON of the form {\"index\": 5, \"wait\": true, \"timeout\": \"5s\"}: %v", err)
+		return blockRequest{}, BadRequest("block request is not valid JSON of the form {\"index\": 5, \"wait\": true, \"timeout\": \"5s\"}: %s", jsonError(err))
 	}
-	if dec.More() {
+	if !atEnd(dec) {
 		return blockRequest{}, BadRequest("block request has data after its JSON object")
 	}
 	if j.Index == nil {
@@ -149,9 +151,25 @@ func parseBlockRequest(body []byte) (blockRequest, error) {
 	return r, nil
 }
 
+// atEnd reports whether dec has nothing left but white space. (dec.More
+// alone misses a stray ']' or '}'.)
+func atEnd(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return err == io.EOF
+}
+
+// jsonError is a decoding error as a message may quote it: encoding/json
+// quotes unknown field names whole.
+func jsonError(err error) string { return truncate(err.Error(), 200) }
+
+// truncate cuts s to at most n bytes and marks the cut, never inside a
+// UTF-8 sequence.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "..."
 }
@@ -170,9 +188,9 @@ func parseGetRequest(body []byte) (getRequest, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
-		return r, BadRequest(`store get request must be JSON such as {"name": "core-1", "valueEncoding": "json"} or {"key": "<64 hex>"}: %v`, err)
+		return r, BadRequest(`store get request must be JSON such as {"name": "core-1", "valueEncoding": "json"} or {"key": "<64 hex>"}: %s`, jsonError(err))
 	}
-	if dec.More() {
+	if !atEnd(dec) {
 		return r, BadRequest("store get request has data after its JSON object")
 	}
 	switch {
