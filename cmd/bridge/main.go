@@ -50,6 +50,11 @@ type command struct {
 func commands() []command {
 	return []command{
 		serveCommand(),
+		getCommand(),
+		appendCommand(),
+		blockCommand(),
+		infoCommand(),
+		tailCommand(),
 		versionCommand(),
 		pluginCommand(),
 	}
