@@ -238,7 +238,12 @@ func (c *Conn) Shutdown(ctx context.Context) error {
 
 func (c *Conn) shutdown(ctx context.Context) error {
 	var errs []error
-	if err := c.nc.Drain(); err != nil && !errors.Is(err, natsgo.ErrConnectionClosed) {
+	switch err := c.nc.Drain(); {
+	case errors.Is(err, natsgo.ErrConnectionReconnecting):
+		// NATS is out of reach, so there is nothing to flush to it:
+		// Drain has closed the connection at once.
+		c.log.Warn("nats was unreachable at shutdown; connection closed without draining")
+	case err != nil && !errors.Is(err, natsgo.ErrConnectionClosed):
 		errs = append(errs, fmt.Errorf("drain nats connection: %w", err))
 	}
 	select {
