@@ -165,6 +165,13 @@ func StartService(ctx context.Context, o ServiceOptions) (*Service, error) {
 		return nil, fmt.Errorf("register micro service: %w", err)
 	}
 	s.svc = svc
+	// Serve the stored cores before the store endpoints answer, so that
+	// store.<name>.list never shows a restarting bridge half loaded.
+	for _, key := range o.Store.StoredKeys() {
+		if _, err := s.open(ctx, o.Store, corestore.GetOptions{Key: &key}); err != nil {
+			s.log.Error("cannot serve stored core", "key", key.String(), "err", err)
+		}
+	}
 	for _, ep := range []struct {
 		name, template string
 		h              func(micro.Request)
@@ -174,20 +181,15 @@ func StartService(ctx context.Context, o ServiceOptions) (*Service, error) {
 	} {
 		subj, err := o.Subjects.Build(ep.template, o.Name)
 		if err != nil {
-			svc.Stop()
+			s.Stop(context.WithoutCancel(ctx))
 			return nil, fmt.Errorf("store name %q: %w", o.Name, err)
 		}
 		h := ep.h
 		err = svc.AddEndpoint(ep.name, micro.HandlerFunc(func(r micro.Request) { s.dispatch(detach(o.Conn, r), h) }),
 			micro.WithEndpointSubject(subj), micro.WithEndpointQueueGroup(queueGroup+"."+o.Name))
 		if err != nil {
-			svc.Stop()
+			s.Stop(context.WithoutCancel(ctx))
 			return nil, fmt.Errorf("add endpoint %s: %w", subj, err)
-		}
-	}
-	for _, key := range o.Store.StoredKeys() {
-		if _, err := s.open(ctx, o.Store, corestore.GetOptions{Key: &key}); err != nil {
-			s.log.Error("cannot serve stored core", "key", key.String(), "err", err)
 		}
 	}
 	// Subscriptions reach the server asynchronously: flush, so that a
