@@ -63,3 +63,57 @@ func waitFollow(b testing.TB, br *Bridge, key core.Key, n uint64) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkFollowManyCores measures what one ordered consumer per followed
+// core costs: a reader bridge starts following 1000 one-block cores at
+// once, and the time until it holds every block is reported per core.
+// Run with -benchtime=1x.
+func BenchmarkFollowManyCores(b *testing.B) {
+	const cores = 1000
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		srv := runServer(b, &server.Options{JetStream: true})
+		wb := startBridge(b, externalConfig(b, srv, "w"))
+		keys := make([]core.Key, cores)
+		for j := range keys {
+			c, err := wb.Store.Get(ctx, corestore.GetOptions{Name: fmt.Sprint("many-", j)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			wb.Replication.Follow(ctx, c)
+			if _, err := c.Append(ctx, [][]byte{[]byte("x")}); err != nil {
+				b.Fatal(err)
+			}
+			keys[j] = c.Key()
+		}
+		// A first reader shows every core is in the stream.
+		warm := startBridge(b, externalConfig(b, srv, "warm"))
+		followAll(b, warm, keys)
+		rb := startBridge(b, externalConfig(b, srv, "r"))
+		b.StartTimer()
+		start := time.Now()
+		followAll(b, rb, keys)
+		b.ReportMetric(float64(time.Since(start).Microseconds())/cores, "µs/core")
+	}
+}
+
+func followAll(b testing.TB, br *Bridge, keys []core.Key) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	followed := make([]*core.Core, len(keys))
+	for i := range keys {
+		c, err := br.Store.Get(ctx, corestore.GetOptions{Key: &keys[i]})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		br.Replication.Follow(ctx, c)
+		followed[i] = c
+	}
+	for _, c := range followed {
+		if _, err := c.Get(ctx, 0, core.Wait()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

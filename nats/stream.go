@@ -6,6 +6,9 @@ import (
 	"github.com/corebridge/corebridge/config"
 )
 
+// maxStreamConsumers is the replication stream's consumer limit.
+const maxStreamConsumers = 1 << 30
+
 // StreamConfig is the replication stream as the configuration describes
 // it: one stream named cfg.JetStream.Stream holding every core under
 // hc.repl.> (after the prefix), file-backed, with the configured replicas
@@ -22,5 +25,10 @@ func StreamConfig(cfg *config.Config, s Subjects) jetstream.StreamConfig {
 		Replicas:    cfg.JetStream.Replicas,
 		Duplicates:  cfg.JetStream.DuplicateWindow,
 		AllowDirect: true,
+		// A reader follows each core with an ordered consumer of its own,
+		// so the server's default cap of 1,000 consumers per stream would
+		// cap every reader bridge together at 1,000 followed cores. A
+		// stream limit, when set, replaces that default.
+		MaxConsumers: maxStreamConsumers,
 	}
 }

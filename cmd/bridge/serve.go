@@ -75,6 +75,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Logger: log, Encodings: builtin.Encodings(), Storage: builtin.Storage(),
 		Version: moduleVersion(),
 	})
+	if err != nil && ctx.Err() != nil {
+		// Asked to stop while starting: that is a clean stop.
+		log.Info("bridge stopped before it was ready", "cause", context.Cause(ctx))
+		return nil
+	}
 	if err != nil {
 		return err
 	}
