@@ -98,7 +98,7 @@ type follower struct {
 	cipher  *replCipher
 	log     interface{ Warn(string, ...any) }
 	pending []pendingMsg // opened, contiguous, not yet ending in a signature
-	stopped bool // onApplied asked to stop
+	stopped bool         // onApplied asked to stop
 	// mayResync allows one re-read from the start after a gap; it is set
 	// again once a message applies, so a forged message that claims a far
 	// start cannot make the follower re-read the subject forever.
