@@ -194,7 +194,8 @@ func StartService(ctx context.Context, o ServiceOptions) (*Service, error) {
 	}
 	// Subscriptions reach the server asynchronously: flush, so that a
 	// client that starts after StartService returns finds them.
-	fctx, cancel := context.WithTimeout(ctx, startFlushTimeout)
+	// Not cut short by ctx: once the service answers, its start completes.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startFlushTimeout)
 	defer cancel()
 	if err := o.Conn.FlushWithContext(fctx); err != nil {
 		s.Stop(context.WithoutCancel(ctx))

@@ -51,8 +51,9 @@ func TestScripts(t *testing.T) {
 }
 
 // cmdWaitNATS waits until a NATS client can connect to the URL in its
-// argument and JetStream answers, for at most 20 seconds, and fails with
-// the last error otherwise.
+// argument, JetStream answers and a bridge answers $SRV.PING.corebridge
+// (from then on its start cannot fail), for at most 20 seconds, and fails
+// with the last error otherwise.
 func cmdWaitNATS(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: waitnats URL")
@@ -63,6 +64,9 @@ func cmdWaitNATS(ts *testscript.TestScript, neg bool, args []string) {
 		nc, err := natsgo.Connect(args[0], natsgo.Timeout(time.Second))
 		if err == nil {
 			_, err = nc.Request("$JS.API.INFO", nil, time.Second)
+			if err == nil {
+				_, err = nc.Request("$SRV.PING.corebridge", nil, time.Second)
+			}
 			nc.Close()
 			if err == nil {
 				return
