@@ -2,7 +2,7 @@
 // NATS request/reply ceiling of the same server, and JavaScript corestore 7
 // / hypercore 11 on the same machine and disk.
 //
-//	go run ./bench [-runs 5] [-json] [-only nats,append,...] [-quick]
+//	go run ./bench [-runs 5] [-json] [-jsonout FILE] [-only nats,append,...] [-quick]
 //	               [-duration 2s] [-cpuprofile FILE] [-memprofile FILE]
 //	               [-plugincpuprofile PREFIX] [-js DIR]
 //

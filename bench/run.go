@@ -76,6 +76,7 @@ func groups() []group {
 type options struct {
 	runs       int
 	json       bool
+	jsonOut    string
 	quick      bool
 	only       map[string]bool
 	cpuprofile string
@@ -93,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	var duration time.Duration
 	fs.IntVar(&o.runs, "runs", 5, "measure every figure `N` times; report median, min and max")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object instead of the table")
+	fs.StringVar(&o.jsonOut, "jsonout", "", "also write the JSON object to `FILE`, whatever stdout gets")
 	fs.BoolVar(&o.quick, "quick", false, "small sizes and short loops, for tests")
 	fs.StringVar(&only, "only", "", "run only these comma-separated figure `groups`: "+groupNames())
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of this process (clients, NATS, bridges; not plugin processes or node) to `FILE`")
@@ -206,11 +208,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		err = b.rep.writeTable(stdout)
 	}
+	if err == nil && o.jsonOut != "" {
+		err = writeFile(o.jsonOut, b.rep.writeJSON)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return exitFail
 	}
 	return exitOK
+}
+
+// writeFile creates path and fills it with write.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // bench is the state of one run of the command.
