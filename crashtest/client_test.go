@@ -179,7 +179,7 @@ func (w *workload) appendOnce(nc *natsgo.Conn, rng *rand.Rand, round, client, se
 	for i := range values {
 		// What JavaScript's JSON.stringify writes, so the json encoding
 		// stores exactly these bytes.
-		values[i] = fmt.Appendf(nil, `{"c":%d,"r":%d,"s":%d,"i":%d}`, client, round, seq, i)
+		values[i] = fmt.Appendf(nil, `{"c":%d,"r":%d,"s":%d,"i":%d,"n":%d}`, client, round, seq, i, n)
 	}
 	m := natsgo.NewMsg("core." + w.keys[core] + ".append")
 	switch framing {
@@ -379,4 +379,41 @@ func waitConverged(t testing.TB, nc *natsgo.Conn, writer, reader string, keys []
 		return nil
 	})
 	return ws
+}
+
+// events records the core.<key>.appended events a subscriber receives.
+type events struct {
+	mu     sync.Mutex
+	keys   map[string]int // core key → core number
+	values []ackedValue   // what each event said was at its index
+	bad    []string
+}
+
+// subscribeEvents subscribes to every core's appended events on nc.
+func subscribeEvents(t testing.TB, nc *natsgo.Conn, keys []string) *events {
+	t.Helper()
+	e := &events{keys: map[string]int{}}
+	for i, k := range keys {
+		e.keys[k] = i
+	}
+	sub, err := nc.Subscribe("core.*.appended", func(m *natsgo.Msg) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		key := strings.TrimSuffix(strings.TrimPrefix(m.Subject, "core."), ".appended")
+		core, ok := e.keys[key]
+		index, err := strconv.ParseUint(m.Header.Get(nats.HeaderIndex), 10, 64)
+		if !ok || err != nil {
+			e.bad = append(e.bad, fmt.Sprintf("event on %s with index %q", m.Subject, m.Header.Get(nats.HeaderIndex)))
+			return
+		}
+		e.values = append(e.values, ackedValue{core, index, bytes.Clone(m.Data)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.SetPendingLimits(-1, -1); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Unsubscribe() })
+	return e
 }

@@ -68,7 +68,9 @@ func testSeed(t testing.TB) uint64 {
 // must end with the writer's exact trees. Finally both are stopped and
 // their bolt files opened directly: every acknowledged value is there,
 // every core's blocks hash to the tree its stored signature covers, and
-// the reader's copy is block for block the writer's.
+// the reader's copy is block for block the writer's; every request, acknowledged
+// or not, is stored whole or not at all, each client's in the order sent;
+// and every appended event a subscriber received names a stored block.
 func TestCrashWriter(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the crash test runs bridge processes for a minute or more")
@@ -91,6 +93,7 @@ func TestCrashWriter(t *testing.T) {
 			t.Fatalf("the reader holds core %d writable", i)
 		}
 	}
+	ev := subscribeEvents(t, natsClient(t, w.url), keys)
 	wl := &workload{ledger: newLedger(crashCores), keys: keys, seed: seed}
 	for range connections {
 		wl.conns = append(wl.conns, natsClient(t, w.url))
@@ -180,6 +183,8 @@ func TestCrashWriter(t *testing.T) {
 	ws := readStore(t, w.dataDir, keys)
 	rs := readStore(t, r.dataDir, keys)
 	checked := checkLedger(t, wl.ledger, keys, ws)
+	requests := checkOrder(t, ws)
+	announced := checkEvents(t, ev, keys, ws)
 	sameStores(t, ws, rs)
 	var blocks uint64
 	for _, k := range keys {
@@ -188,8 +193,8 @@ func TestCrashWriter(t *testing.T) {
 		}
 		blocks += ws[k].info.Length
 	}
-	t.Logf("%d rounds survived: %d append requests (%s); %d requests in flight at the kills; %d acknowledged values read back over NATS after the restarts and %d checked in the bolt file; %d blocks stored, the reader's copy identical",
-		rounds, wl.requests.Load(), wl.out.String(), inFlightAtKills, checkedLive, checked, blocks)
+	t.Logf("%d rounds survived: %d append requests (%s); %d requests in flight at the kills; %d acknowledged values read back over NATS after the restarts and %d checked in the bolt file; %d blocks stored in %d whole requests in order, the reader's copy identical; %d appended events all match the stored blocks",
+		rounds, wl.requests.Load(), wl.out.String(), inFlightAtKills, checkedLive, checked, blocks, requests, announced)
 }
 
 // TestCrashReaderMidCatchUp kills a reader bridge with SIGKILL while it

@@ -3,6 +3,7 @@ package crashtest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -162,4 +163,72 @@ func sameStores(t testing.TB, w, r map[string]storedCore) {
 			}
 		}
 	}
+}
+
+// checkEvents fails the test for every appended event whose value is not
+// the stored block at its index: an event is sent only for what is
+// durable, so no crash may take back what an event announced. It returns
+// how many events it checked.
+func checkEvents(t testing.TB, e *events, keys []string, stored map[string]storedCore) int {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, b := range e.bad {
+		t.Error(b)
+	}
+	wrong := 0
+	for _, ev := range e.values {
+		sc := stored[keys[ev.core]]
+		if ev.index >= uint64(len(sc.values)) || !bytes.Equal(sc.values[ev.index], ev.value) {
+			wrong++
+			if wrong <= 10 {
+				t.Errorf("core %d: an event announced %s at index %d, which is not stored there", ev.core, ev.value, ev.index)
+			}
+		}
+	}
+	if wrong > 0 {
+		t.Errorf("%d of %d events announced blocks that are not stored", wrong, len(e.values))
+	}
+	return len(e.values)
+}
+
+// storedValue is the content of a value the clients append.
+type storedValue struct {
+	C, R, S, I, N int
+}
+
+// checkOrder fails the test unless every stored core holds whole requests
+// in order: the n values of a request (acknowledged or not, a batch is
+// atomic) at consecutive indexes, first to last, and the requests of each
+// client in the order it sent them. It returns how many requests it found.
+func checkOrder(t testing.TB, stored map[string]storedCore) int {
+	t.Helper()
+	requests := 0
+	for key, sc := range stored {
+		type request struct{ c, r, s int }
+		last := map[int]request{} // per client, its last request stored
+		for index := 0; index < len(sc.values); {
+			var first storedValue
+			if err := json.Unmarshal(sc.values[index], &first); err != nil || first.I != 0 || first.N < 1 {
+				t.Errorf("core %.8s: block %d (%s) does not start a request", key, index, sc.values[index])
+				return requests
+			}
+			for i := 1; i < first.N; i++ {
+				var v storedValue
+				if index+i >= len(sc.values) || json.Unmarshal(sc.values[index+i], &v) != nil ||
+					v != (storedValue{first.C, first.R, first.S, i, first.N}) {
+					t.Errorf("core %.8s: a request of %d values starting at block %d is not whole", key, first.N, index)
+					return requests
+				}
+			}
+			req := request{first.C, first.R, first.S}
+			if prev, ok := last[first.C]; ok && (req.r < prev.r || req.r == prev.r && req.s <= prev.s) {
+				t.Errorf("core %.8s: client %d's request %+v at block %d is stored after its request %+v", key, first.C, req, index, prev)
+			}
+			last[first.C] = req
+			requests++
+			index += first.N
+		}
+	}
+	return requests
 }
