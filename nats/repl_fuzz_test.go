@@ -216,6 +216,8 @@ func FuzzReplApply(f *testing.F) {
 	forkBump := *g[5]
 	forkBump.Fork = 1 << 62
 	f.Add(uint8(3), sealedSeed(&forkBump), sealedSeed(g[6]), sealedSeed(g[2]))
+	junk := &replMessage{Start: 2, Values: [][]byte{[]byte(`"junk"`)}}
+	f.Add(uint8(1), sealedSeed(junk), sealedSeed(g[1]), sealedSeed(g[2]))
 	noManifest := *g[0]
 	noManifest.Manifest = nil
 	f.Add(uint8(0), sealedSeed(&noManifest), sealedSeed(g[3]), sealedSeed(g[4]))
@@ -256,8 +258,8 @@ func FuzzReplApply(f *testing.F) {
 		}
 
 		// The genuine stream from the start still brings the core to a
-		// writer's final state (one re-read, as after a resync).
-		fol.pending, fol.mayResync = nil, true
+		// writer's final state, whatever the hostile messages left
+		// pending.
 		var all []jetstream.Msg
 		for i, m := range g {
 			all = append(all, streamMsg{data: fx.cipher.seal(m.encode()), seq: seq + 3 + uint64(i)})
@@ -298,5 +300,40 @@ func (fx *replFixture) checkGenuine(t *testing.T, reader *core.Core, when string
 		if !bytes.Equal(b.Value, fx.values[info.Fork][i]) {
 			t.Fatalf("%s: block %d is %q, the writer's is %q", when, i, b.Value, fx.values[info.Fork][i])
 		}
+	}
+}
+
+// TestFollowerDropsJunkBeforeGenuine: an unsigned chunk sealed with the
+// core's key (anyone who can read the core can make one) published just
+// before a genuine message, and contiguous with it, does not make the
+// follower drop the genuine message.
+func TestFollowerDropsJunkBeforeGenuine(t *testing.T) {
+	fx := replFixtureFor(t)
+	ctx := t.Context()
+	key := fx.key
+	reader, err := core.Open(ctx, core.NewMemoryStorage(), core.Options{Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	fol := &follower{
+		r: &Replicator{log: slog.New(slog.DiscardHandler)}, c: reader, cipher: fx.cipher,
+		log: slog.New(slog.DiscardHandler), mayResync: true,
+	}
+	seal := func(m *replMessage, seq uint64) jetstream.Msg {
+		return streamMsg{data: fx.cipher.seal(m.encode()), seq: seq}
+	}
+	g := fx.genuine
+	fol.apply(ctx, []jetstream.Msg{seal(g[0], 1)}) // blocks 0-2
+	junk := &replMessage{Start: 2, Values: [][]byte{[]byte(`"junk"`)}}
+	for _, batch := range [][]jetstream.Msg{
+		{seal(junk, 2), seal(g[1], 3)},   // in one batch
+		{seal(junk, 4)}, {seal(g[2], 5)}, // or one after the other
+	} {
+		fol.apply(ctx, batch)
+	}
+	fx.checkGenuine(t, reader, "after junk and genuine messages")
+	if got := reader.Length(); got != 8 {
+		t.Errorf("the follower holds %d blocks, want 8: junk before a genuine message made it drop that message", got)
 	}
 }

@@ -194,15 +194,24 @@ func (f *follower) flush(ctx context.Context) (gap bool) {
 	run := f.pending[:last+1]
 	tail := append([]pendingMsg(nil), f.pending[last+1:]...)
 	err := f.update(ctx, run)
-	if err != nil && !errors.Is(err, core.ErrStaleUpdate) && countSigned(run) > 1 {
-		// Something in the merged run is bad: try its signed pieces alone.
-		err = nil
+	if err != nil && !errors.Is(err, core.ErrStaleUpdate) && len(run) > 1 {
+		// Something in the merged run is bad: try its signed pieces alone,
+		// and a signed message without the unsigned chunks before it,
+		// which may be junk sealed by someone else who holds the core key.
+		whole := err
 		begin := 0
 		for i, p := range run {
 			if p.m.Signature == nil {
 				continue
 			}
-			if e := f.update(ctx, run[begin:i+1]); e != nil && f.isGap(e) {
+			piece, e := run[begin:i+1], whole
+			if len(piece) < len(run) {
+				e = f.update(ctx, piece)
+			}
+			if e != nil && !errors.Is(e, core.ErrStaleUpdate) && len(piece) > 1 && p.m.Start <= f.c.Length() {
+				e = f.update(ctx, piece[len(piece)-1:])
+			}
+			if e != nil && f.isGap(e) {
 				gap = true
 			}
 			begin = i + 1
@@ -212,15 +221,6 @@ func (f *follower) flush(ctx context.Context) (gap bool) {
 	}
 	f.pending = tail
 	return gap
-}
-
-func countSigned(run []pendingMsg) (n int) {
-	for _, p := range run {
-		if p.m.Signature != nil {
-			n++
-		}
-	}
-	return n
 }
 
 // update applies a contiguous run ending in a signed message, and counts.
