@@ -17,24 +17,7 @@ func TestEmbeddedCluster(t *testing.T) {
 		t.Skip("starts a three-server JetStream cluster")
 	}
 	const n = 3
-	ports := make([]int, n)
-	for i := range ports {
-		ports[i] = freePort(t)
-	}
-	cfgs := make([]*config.Config, n)
-	for i := range cfgs {
-		cfg := testConfig(t)
-		cfg.Name = fmt.Sprintf("bridge-%d", i)
-		cfg.JetStream.Replicas = n
-		cl := &config.Cluster{Name: "test-cluster", Listen: fmt.Sprintf("127.0.0.1:%d", ports[i])}
-		for j, p := range ports {
-			if j != i {
-				cl.Routes = append(cl.Routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
-			}
-		}
-		cfg.NATS.Cluster = cl
-		cfgs[i] = cfg
-	}
+	cfgs := clusterConfigs(t, n, "bridge", "test-cluster")
 
 	// Each Connect waits for JetStream, which needs a quorum, so the
 	// bridges start together.
@@ -78,4 +61,28 @@ func TestEmbeddedCluster(t *testing.T) {
 		}
 	}
 	useJetStream(t, conns[0].JetStream(), n)
+}
+
+// clusterConfigs returns the configurations of n bridges named
+// <prefix>-<i> whose embedded servers form one cluster with R<n> streams.
+func clusterConfigs(t testing.TB, n int, prefix, cluster string) []*config.Config {
+	ports := make([]int, n)
+	for i := range ports {
+		ports[i] = freePort(t)
+	}
+	cfgs := make([]*config.Config, n)
+	for i := range cfgs {
+		cfg := testConfig(t)
+		cfg.Name = fmt.Sprintf("%s-%d", prefix, i)
+		cfg.JetStream.Replicas = n
+		cl := &config.Cluster{Name: cluster, Listen: fmt.Sprintf("127.0.0.1:%d", ports[i])}
+		for j, p := range ports {
+			if j != i {
+				cl.Routes = append(cl.Routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
+			}
+		}
+		cfg.NATS.Cluster = cl
+		cfgs[i] = cfg
+	}
+	return cfgs
 }

@@ -74,7 +74,7 @@ func runServer(t testing.TB, opts *server.Options) *server.Server {
 }
 
 // freePort returns a port on 127.0.0.1 that nothing listens on now.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

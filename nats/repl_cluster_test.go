@@ -18,24 +18,7 @@ import (
 // ends with exactly the writer's core.
 func TestReplicationClusterNodeLoss(t *testing.T) {
 	const n = 3
-	ports := make([]int, n)
-	for i := range ports {
-		ports[i] = freePort(t)
-	}
-	cfgs := make([]*config.Config, n)
-	for i := range cfgs {
-		cfg := testConfig(t)
-		cfg.Name = fmt.Sprintf("node-%d", i)
-		cfg.JetStream.Replicas = n
-		cl := &config.Cluster{Name: "repl-cluster", Listen: fmt.Sprintf("127.0.0.1:%d", ports[i])}
-		for j, p := range ports {
-			if j != i {
-				cl.Routes = append(cl.Routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
-			}
-		}
-		cfg.NATS.Cluster = cl
-		cfgs[i] = cfg
-	}
+	cfgs := clusterConfigs(t, n, "node", "repl-cluster")
 	// JetStream needs a quorum, so the bridges start together.
 	bridges := make([]*Bridge, n)
 	var wg sync.WaitGroup
