@@ -178,6 +178,9 @@ func (p *bridgeProc) start() {
 	cmd := exec.Command(p.bin, "serve", "-config", filepath.Join(p.dir, "bridge.hcl"))
 	cmd.Dir = p.dir
 	cmd.Stdout, cmd.Stderr = log, log
+	// A test process that dies (a -timeout panic skips cleanups) takes
+	// its bridges with it, and they their plugins.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		p.t.Fatal(err)
