@@ -218,21 +218,22 @@ func runPlugin(ctx context.Context, b *bench) error {
 		sd.read = readOp(bb.nc, rc, b.size.readBlocks)
 	}
 	v := value()
+	measures := []struct {
+		name, unit string
+		inFlight   int
+		fn         func(s *side) op
+	}{
+		{"append1", "appends/s", 1, func(s *side) op { return appendOp(s.bb, s.app, v) }},
+		{"append64", "appends/s", 64, func(s *side) op { return appendOp(s.bb, s.app, v) }},
+		{"read64", "reads/s", 64, func(s *side) op { return s.read }},
+	}
 	return b.runs(ctx, func(run int) error {
-		for i := range sides {
-			s := sides[(run+i)%len(sides)]
-			appendOp := func(_, _ int) (int, error) { _, err := appendValues(s.bb.nc, s.app, v); return 1, err }
-			for _, m := range []struct {
-				name     string
-				unit     string
-				inFlight int
-				fn       op
-			}{
-				{"append1", "appends/s", 1, appendOp},
-				{"append64", "appends/s", 64, appendOp},
-				{"read64", "reads/s", 64, s.read},
-			} {
-				r, err := throughput(ctx, m.inFlight, b.size.warmup, b.size.duration, m.fn)
+		// The sides of one measure follow each other closely, so that
+		// they meet about the same load from the rest of the machine.
+		for _, m := range measures {
+			for i := range sides {
+				s := sides[(run+i)%len(sides)]
+				r, err := throughput(ctx, m.inFlight, b.size.warmup, b.size.duration, m.fn(s))
 				if err != nil {
 					return err
 				}
@@ -241,4 +242,12 @@ func runPlugin(ctx context.Context, b *bench) error {
 		}
 		return nil
 	})
+}
+
+// appendOp appends v to c, one value per request.
+func appendOp(bb *benchBridge, c *benchCore, v []byte) op {
+	return func(_, _ int) (int, error) {
+		_, err := appendValues(bb.nc, c, v)
+		return 1, err
+	}
 }

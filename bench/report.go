@@ -66,6 +66,14 @@ type ratio struct {
 	name, num, den string
 }
 
+// cpuRatio is the quotient of two throughputs as their CPU cost per
+// operation predicts it, den's cost over num's: what the throughput ratio
+// would be if both were bound by CPU alone. Neighbours on a shared machine
+// move it much less than the throughput ratio.
+func cpuRatio(name, num, den string) ratio {
+	return ratio{name: name + "_by_cpu", num: den + "_cpu", den: num + "_cpu"}
+}
+
 // ratios are every quotient the report gives when both figures ran: to the
 // raw NATS ceiling, to JavaScript, and between variants of the bridge.
 var ratios = []ratio{
@@ -86,6 +94,14 @@ var ratios = []ratio{
 	{"plugin_storage_vs_inprocess", "encinproc_append64", "inproc_append64"},
 	{"plugin_storage_vs_inprocess_read64", "encinproc_read64", "inproc_read64"},
 	{"cores10k_vs_1_append_p50", "cores10k_append_p50", "cores1_append_p50"},
+	cpuRatio("appends64_vs_nats64", "append64_core1", "nats_req64"),
+	cpuRatio("appends64_cores100_vs_nats64", "append64_cores100", "nats_req64"),
+	cpuRatio("batch100x64_vs_nats64", "batch100_64", "nats_req64"),
+	cpuRatio("reads64_vs_nats64", "read64", "nats_req64"),
+	cpuRatio("plugin_vs_inprocess", "plugin_append64", "inproc_append64"),
+	cpuRatio("plugin_vs_inprocess_read64", "plugin_read64", "inproc_read64"),
+	cpuRatio("plugin_storage_vs_inprocess", "encinproc_append64", "inproc_append64"),
+	cpuRatio("plugin_storage_vs_inprocess_read64", "encinproc_read64", "inproc_read64"),
 }
 
 // targets are the goals of the issue, on ratios or figures.
