@@ -59,8 +59,8 @@ func (r *Replicator) publishLoop(c *core.Core) {
 		case err == nil:
 			pub, attempt = next, 0
 			continue
-		case ctx.Err() != nil:
-			return
+		case ctx.Err() != nil, errors.Is(err, core.ErrClosed):
+			return // the replicator or the core is closing
 		case errors.Is(err, errStateMoved):
 			continue // the core changed while reading it: start over
 		case isWrongLastSequence(err):
