@@ -2,30 +2,16 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/corebridge/corebridge/plugins"
 	"github.com/corebridge/corebridge/plugins/builtin"
 )
 
 // TestMain serves a builtin plugin when a bridge of the bench started this
 // test binary as one, as main does for the bench binary.
-func TestMain(m *testing.M) {
-	if kind, name, ok := plugins.TestPlugin(); ok {
-		if err := builtin.Serve(context.Background(), kind, name); err != nil {
-			os.Stderr.WriteString("test plugin: " + err.Error() + "\n")
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	code := m.Run()
-	plugins.CleanupAll()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { builtin.TestMain(m) }
 
 // TestQuickJSON runs the bench quickly on a few groups and checks the shape
 // of its JSON: every figure expected, positive, with median between min and

@@ -2,7 +2,6 @@ package nats
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -17,18 +16,7 @@ import (
 
 // TestMain serves a builtin plugin when a test bridge started this test
 // binary as one (plugins.TestCommand), and runs the tests otherwise.
-func TestMain(m *testing.M) {
-	if kind, name, ok := plugins.TestPlugin(); ok {
-		if err := builtin.Serve(context.Background(), kind, name); err != nil {
-			os.Stderr.WriteString("test plugin: " + err.Error() + "\n")
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	code := m.Run()
-	plugins.CleanupAll()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { builtin.TestMain(m) }
 
 // testPluginCommand runs builtin plugins from this test binary.
 func testPluginCommand(kind plugins.Kind, name string) *plugins.Command {

@@ -10,7 +10,6 @@ import (
 	"go/token"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -31,18 +30,7 @@ import (
 
 // TestMain serves a builtin plugin when a test bridge started this test
 // binary as one, and runs the tests otherwise.
-func TestMain(m *testing.M) {
-	if kind, name, ok := plugins.TestPlugin(); ok {
-		if err := builtin.Serve(context.Background(), kind, name); err != nil {
-			os.Stderr.WriteString("test plugin: " + err.Error() + "\n")
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	code := m.Run()
-	plugins.CleanupAll()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { builtin.TestMain(m) }
 
 // testTimeout bounds each test's whole flow.
 const testTimeout = 2 * time.Minute

@@ -38,3 +38,20 @@ func Serve(ctx context.Context, kind plugins.Kind, name string) error {
 	}
 	return fmt.Errorf("unknown plugin kind %q (encoding or storage): %w", kind, plugins.ErrNotFound)
 }
+
+// TestMain is the TestMain of a test binary whose bridges run their builtin
+// plugins from the test binary itself (plugins.TestCommand): started as a
+// plugin it serves the builtin and exits; otherwise it runs the tests
+// (m.Run), stops every plugin process and exits with their code.
+func TestMain(m interface{ Run() int }) {
+	if kind, name, ok := plugins.TestPlugin(); ok {
+		if err := Serve(context.Background(), kind, name); err != nil {
+			fmt.Fprintf(os.Stderr, "test plugin: %v\n", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	code := m.Run()
+	plugins.CleanupAll()
+	os.Exit(code)
+}
