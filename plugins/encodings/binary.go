@@ -8,7 +8,7 @@ func Binary() Encoding { return binaryEncoding{} }
 
 type binaryEncoding struct{}
 
-var binaryInfo = Info{Name: "binary", Formats: []Format{FormatBinary}}
+var binaryInfo = Info{Name: "binary", Formats: []Format{FormatBinary}, Verbatim: []Format{FormatBinary}}
 
 func (binaryEncoding) Info(ctx context.Context) (Info, error) {
 	if err := ctx.Err(); err != nil {

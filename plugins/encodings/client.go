@@ -20,7 +20,7 @@ func (c *client) Info(ctx context.Context) (Info, error) {
 	if err != nil {
 		return Info{}, errorTable.FromStatus(err)
 	}
-	return Info{Name: resp.GetName(), Formats: formatsFromProto(resp.GetFormats())}, nil
+	return Info{Name: resp.GetName(), Formats: formatsFromProto(resp.GetFormats()), Verbatim: formatsFromProto(resp.GetVerbatim())}, nil
 }
 
 func (c *client) Encode(ctx context.Context, wire Format, values [][]byte) ([][]byte, error) {

@@ -25,6 +25,12 @@
 // JSON. Any format an encoding lists is accepted, so an external encoding
 // may add its own.
 //
+// A format the encoding lists in Info.Verbatim is one it stores and returns
+// byte for byte (binary's only format is). The host makes no call to the
+// plugin process in such a format: appends and reads of a binary core
+// cost no round trip to the encoding. The conformance suite checks the
+// declaration.
+//
 // # Errors
 //
 // ErrInvalidValue, ErrInvalidBlock, ErrUnsupportedFormat and

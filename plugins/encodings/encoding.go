@@ -54,6 +54,21 @@ type Info struct {
 	// Formats are the wire formats the encoding supports. The first is
 	// the default. There is at least one.
 	Formats []Format
+	// Verbatim lists the formats, among Formats, in which the encoding
+	// stores what clients send byte for byte and returns stored bytes as
+	// they are: Encode and Decode in these formats accept every value and
+	// block and return them unchanged. The bridge then skips the call, so
+	// a verbatim format costs no round trip to a plugin process. Declare
+	// a format verbatim only when that holds for every input: the bridge
+	// takes the encoding at its word.
+	Verbatim []Format
+}
+
+// IsVerbatim reports whether f (the default when empty) is one of the
+// encoding's verbatim formats.
+func (i Info) IsVerbatim(f Format) bool {
+	f, err := i.Resolve(f)
+	return err == nil && slices.Contains(i.Verbatim, f)
 }
 
 // Resolve returns the format that f stands for: the default when f is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 )
 
 // JSON returns the json encoding. Clients send and read JSON text; a block
@@ -76,6 +77,7 @@ func begin(ctx context.Context, info Info, f Format) error {
 }
 
 func cloneInfo(i Info) Info {
-	i.Formats = append([]Format(nil), i.Formats...)
+	i.Formats = slices.Clone(i.Formats)
+	i.Verbatim = slices.Clone(i.Verbatim)
 	return i
 }

@@ -2,6 +2,7 @@ package encodings_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -97,6 +98,7 @@ func testRegistry(w io.Writer) encodings.Registry {
 		"stall": func() encodings.Encoding {
 			return stallEncoding{logger: plugins.NewPluginLogger(w, slog.LevelInfo)}
 		},
+		"upper": func() encodings.Encoding { return upperEncoding{} },
 	}
 	for _, name := range encodings.Builtins().Names() {
 		m[name], _ = encodings.Builtins().Lookup(name)
@@ -146,3 +148,28 @@ func (h *chanHandler) Handle(_ context.Context, r slog.Record) error {
 }
 func (h *chanHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h *chanHandler) WithGroup(string) slog.Handler      { return h }
+
+// upperEncoding declares its format "as-is" verbatim but upper-cases what
+// it encodes and decodes in every format: where the host skips a call, the
+// bytes come back unchanged, so a test sees which calls were made.
+type upperEncoding struct{}
+
+func (upperEncoding) Info(ctx context.Context) (encodings.Info, error) {
+	return encodings.Info{Name: "upper", Formats: []encodings.Format{"as-is", "shout"}, Verbatim: []encodings.Format{"as-is"}}, ctx.Err()
+}
+
+func (upperEncoding) Encode(ctx context.Context, _ encodings.Format, values [][]byte) ([][]byte, error) {
+	return upperAll(values), ctx.Err()
+}
+
+func (upperEncoding) Decode(ctx context.Context, _ encodings.Format, blocks [][]byte) ([][]byte, error) {
+	return upperAll(blocks), ctx.Err()
+}
+
+func upperAll(bs [][]byte) [][]byte {
+	out := make([][]byte, len(bs))
+	for i, b := range bs {
+		out[i] = bytes.ToUpper(b)
+	}
+	return out
+}

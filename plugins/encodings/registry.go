@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"sync/atomic"
 
 	"github.com/corebridge/corebridge/plugins"
 )
@@ -167,6 +168,24 @@ func (n *named) Decode(ctx context.Context, want Format, blocks [][]byte) ([][]b
 // remote is an encoding served by a supervised plugin process.
 type remote struct {
 	proc *plugins.Process[Encoding]
+	info atomic.Pointer[Info] // learned on first use
+}
+
+// verbatim reports whether f is one of the encoding's verbatim formats, in
+// which Encode and Decode return their input: then no call is made. The
+// encoding's Info is asked for once; until an answer comes, every call is
+// made.
+func (r *remote) verbatim(ctx context.Context, f Format) bool {
+	in := r.info.Load()
+	if in == nil {
+		got, err := r.Info(ctx)
+		if err != nil {
+			return false
+		}
+		r.info.Store(&got)
+		in = &got
+	}
+	return in.IsVerbatim(f)
 }
 
 func (r *remote) Info(ctx context.Context) (Info, error) {
@@ -179,6 +198,12 @@ func (r *remote) Info(ctx context.Context) (Info, error) {
 }
 
 func (r *remote) Encode(ctx context.Context, wire Format, values [][]byte) ([][]byte, error) {
+	if r.verbatim(ctx, wire) {
+		if err := ctx.Err(); err != nil {
+			return nil, r.proc.Wrap(err)
+		}
+		return nonNil(values), nil
+	}
 	e, err := r.proc.Get(ctx)
 	if err != nil {
 		return nil, err
@@ -188,6 +213,12 @@ func (r *remote) Encode(ctx context.Context, wire Format, values [][]byte) ([][]
 }
 
 func (r *remote) Decode(ctx context.Context, want Format, blocks [][]byte) ([][]byte, error) {
+	if r.verbatim(ctx, want) {
+		if err := ctx.Err(); err != nil {
+			return nil, r.proc.Wrap(err)
+		}
+		return nonNil(blocks), nil
+	}
 	e, err := r.proc.Get(ctx)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package encodings_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -115,5 +116,44 @@ func TestOpenNotFound(t *testing.T) {
 	_, _, err = encodings.Open(ctx, encodings.Spec{Builtins: encodings.Builtins(), Name: "cbor", Dir: dir}, nil)
 	if !errors.Is(err, plugins.ErrNotFound) || !strings.Contains(err.Error(), "not executable") {
 		t.Errorf("non-executable plugin: %v, want plugins.ErrNotFound saying it is not executable", err)
+	}
+}
+
+// TestVerbatimFormatsSkipThePlugin checks that the host makes no call to a
+// plugin process in a format the encoding declares verbatim, and still
+// makes every other call. The "upper" test encoding breaks its own
+// declaration on purpose, so the bytes show whether the call was made.
+func TestVerbatimFormatsSkipThePlugin(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	e := openProcess(t, ctx, "upper")
+	in := [][]byte{[]byte("abc"), {}, []byte("x")}
+	for _, tc := range []struct {
+		format encodings.Format
+		want   string
+	}{
+		{"", "abc||x"}, // the default format is as-is, declared verbatim
+		{"as-is", "abc||x"},
+		{"shout", "ABC||X"},
+		{"unknown", "ABC||X"}, // not declared: the plugin decides
+	} {
+		enc, err := e.Encode(ctx, tc.format, in)
+		if err != nil {
+			t.Fatalf("Encode(%q): %v", tc.format, err)
+		}
+		dec, err := e.Decode(ctx, tc.format, in)
+		if err != nil {
+			t.Fatalf("Decode(%q): %v", tc.format, err)
+		}
+		for what, got := range map[string][][]byte{"Encode": enc, "Decode": dec} {
+			if s := string(bytes.Join(got, []byte("|"))); s != tc.want {
+				t.Errorf("%s(%q) = %q, want %q", what, tc.format, s, tc.want)
+			}
+		}
+	}
+	canceled, cancelNow := context.WithCancel(ctx)
+	cancelNow()
+	if _, err := e.Encode(canceled, "as-is", in); !errors.Is(err, context.Canceled) {
+		t.Errorf("verbatim Encode with a canceled context: %v, want context.Canceled", err)
 	}
 }

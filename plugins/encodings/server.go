@@ -17,7 +17,7 @@ func (s *server) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoResponse,
 	if err != nil {
 		return nil, errorTable.ToStatus(err)
 	}
-	return &pb.InfoResponse{Name: info.Name, Formats: formatsToProto(info.Formats)}, nil
+	return &pb.InfoResponse{Name: info.Name, Formats: formatsToProto(info.Formats), Verbatim: formatsToProto(info.Verbatim)}, nil
 }
 
 func (s *server) Encode(ctx context.Context, req *pb.EncodeRequest) (*pb.EncodeResponse, error) {

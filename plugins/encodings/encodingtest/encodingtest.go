@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -89,6 +90,7 @@ func Run(t *testing.T, newEncoding func(t *testing.T) encodings.Encoding, s Suit
 		fn   func(t *testing.T, e encodings.Encoding, s Suite)
 	}{
 		{"Info", testInfo},
+		{"Verbatim", testVerbatim},
 		{"DefaultFormat", testDefaultFormat},
 		{"UnsupportedFormat", testUnsupportedFormat},
 		{"EmptyBatch", testEmptyBatch},
@@ -136,6 +138,36 @@ func testInfo(t *testing.T, e encodings.Encoding, s Suite) {
 			t.Errorf("Info().Formats = %q: formats must be named and distinct", in.Formats)
 		}
 		seen[f] = true
+	}
+}
+
+// testVerbatim checks that every format the encoding declares verbatim is
+// one of its formats and that Encode and Decode in it return their input
+// unchanged, for the suite's values and for arbitrary bytes: the bridge
+// skips those calls, so an encoding that breaks its word would store and
+// serve something other than it says.
+func testVerbatim(t *testing.T, e encodings.Encoding, s Suite) {
+	ctx := testContext(t)
+	in := info(t, ctx, e)
+	inputs := [][]byte{{}, []byte("plain"), {0, 0xff, 0x80, '"', '{'}, []byte(`{"a":1}`)}
+	for _, v := range s.Valid {
+		inputs = append(inputs, v.Wire)
+	}
+	for _, f := range in.Verbatim {
+		if !slices.Contains(in.Formats, f) {
+			t.Errorf("Info().Verbatim lists %q, which is not among Formats %q", f, in.Formats)
+			continue
+		}
+		for what, call := range map[string]func(context.Context, encodings.Format, [][]byte) ([][]byte, error){"Encode": e.Encode, "Decode": e.Decode} {
+			out, err := call(ctx, f, inputs)
+			if err != nil {
+				t.Errorf("%s in verbatim format %q: %v", what, f, err)
+				continue
+			}
+			if diff := cmp.Diff(inputs, out, equal); diff != "" {
+				t.Errorf("%s in verbatim format %q changed its input (-in +out):\n%s", what, f, diff)
+			}
+		}
 	}
 }
 

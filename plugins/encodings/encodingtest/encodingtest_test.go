@@ -35,8 +35,13 @@ type broken struct {
 
 func (b broken) Info(ctx context.Context) (encodings.Info, error) {
 	info, err := b.Encoding.Info(ctx)
-	if b.how == "wrong-name" {
+	switch b.how {
+	case "wrong-name":
 		info.Name = "jsn"
+	case "false-verbatim": // json rewrites what it stores: not verbatim
+		info.Verbatim = []encodings.Format{encodings.FormatJSON}
+	case "stray-verbatim":
+		info.Verbatim = []encodings.Format{"raw"}
 	}
 	return info, err
 }
@@ -84,6 +89,8 @@ func TestSuiteCatchesBrokenEncodings(t *testing.T) {
 		"ignores-ctx":    "Encode with a canceled context",
 		"wrong-name":     `Info().Name = "jsn", want "json"`,
 		"no-index":       `does not mention "value 1"`,
+		"false-verbatim": `Encode in verbatim format "json"`,
+		"stray-verbatim": `Info().Verbatim lists "raw", which is not among Formats`,
 	} {
 		t.Run(how, func(t *testing.T) {
 			cmd := exec.Command(exe, "-test.run=^TestBrokenHelper$", "-test.v")

@@ -67,7 +67,10 @@ type InfoResponse struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// The wire formats the encoding accepts and returns; the first is the
 	// default.
-	Formats       []string `protobuf:"bytes,2,rep,name=formats,proto3" json:"formats,omitempty"`
+	Formats []string `protobuf:"bytes,2,rep,name=formats,proto3" json:"formats,omitempty"`
+	// The formats, among formats, that the encoding stores and returns byte
+	// for byte: the host skips Encode and Decode calls in them.
+	Verbatim      []string `protobuf:"bytes,3,rep,name=verbatim,proto3" json:"verbatim,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -112,6 +115,13 @@ func (x *InfoResponse) GetName() string {
 func (x *InfoResponse) GetFormats() []string {
 	if x != nil {
 		return x.Formats
+	}
+	return nil
+}
+
+func (x *InfoResponse) GetVerbatim() []string {
+	if x != nil {
+		return x.Verbatim
 	}
 	return nil
 }
@@ -317,10 +327,11 @@ var File_encoding_proto protoreflect.FileDescriptor
 const file_encoding_proto_rawDesc = "" +
 	"\n" +
 	"\x0eencoding.proto\x12\x17corebridge.encodings.v1\"\r\n" +
-	"\vInfoRequest\"<\n" +
+	"\vInfoRequest\"X\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aformats\x18\x02 \x03(\tR\aformats\"?\n" +
+	"\aformats\x18\x02 \x03(\tR\aformats\x12\x1a\n" +
+	"\bverbatim\x18\x03 \x03(\tR\bverbatim\"?\n" +
 	"\rEncodeRequest\x12\x16\n" +
 	"\x06format\x18\x01 \x01(\tR\x06format\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\fR\x06values\"(\n" +
