@@ -279,6 +279,7 @@ func (p *Process[T]) launch(ctx context.Context) (*instance[T], error) {
 		Plugins:          plugin.PluginSet{string(cmd.Kind): p.plugin},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Managed:          true,
+		GRPCDialOptions:  grpcDialOptions,
 		Logger:           newHCLogAdapter(p.logger),
 		RunnerFunc: func(l hclog.Logger, c *exec.Cmd, _ string) (runner.Runner, error) {
 			r, err := newProcRunner(cmd, c.Env, l)

@@ -25,8 +25,23 @@ func Serve(plugins plugin.PluginSet) {
 		HandshakeConfig: Handshake,
 		Plugins:         plugins,
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageSize), grpc.MaxSendMsgSize(MaxMessageSize))
+			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageSize), grpc.MaxSendMsgSize(MaxMessageSize),
+				grpc.InitialWindowSize(windowSize), grpc.InitialConnWindowSize(windowSize),
+				grpc.ReadBufferSize(bufferSize), grpc.WriteBufferSize(bufferSize))
 			return grpc.NewServer(opts...)
 		},
 	})
+}
+
+// The HTTP/2 windows and socket buffers of the plugin connection, on both
+// ends: large enough that a batch of a few hundred KiB crosses in one go,
+// without waiting for window updates or flushing every 32 KiB.
+const (
+	windowSize = 4 << 20
+	bufferSize = 256 << 10
+)
+
+var grpcDialOptions = []grpc.DialOption{
+	grpc.WithInitialWindowSize(windowSize), grpc.WithInitialConnWindowSize(windowSize),
+	grpc.WithReadBufferSize(bufferSize), grpc.WithWriteBufferSize(bufferSize),
 }
