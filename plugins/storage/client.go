@@ -10,6 +10,8 @@ import (
 
 	"github.com/corebridge/corebridge/core"
 	pb "github.com/corebridge/corebridge/plugins/storage/proto"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // client is the host side of the plugin protocol: a Backend whose calls go
@@ -17,6 +19,9 @@ import (
 // cancels the call in the plugin too.
 type client struct {
 	rpc pb.StorageClient
+	// noSmall is set once the plugin answers a small call Unimplemented:
+	// it predates them, and every call then streams.
+	noSmall atomic.Bool
 }
 
 var _ Backend = (*client)(nil)
@@ -29,12 +34,42 @@ func (c *client) ReadHeader(ctx context.Context, dk [32]byte) (*core.Header, err
 	return headerFromProto(resp.Header)
 }
 
+// ReadBlocks asks with one unary call first, which answers most reads
+// whole, and streams whatever did not fit.
 func (c *client) ReadBlocks(ctx context.Context, dk [32]byte, start, end uint64) ([]core.Block, error) {
+	var asm assembler
+	if !c.noSmall.Load() && start < end {
+		resp, err := c.rpc.ReadBlocksSmall(ctx, &pb.ReadBlocksRequest{DiscoveryKey: dk[:], Start: start, End: end})
+		switch {
+		case status.Code(err) == codes.Unimplemented:
+			c.noSmall.Store(true)
+		case err != nil:
+			return nil, fromStatus(err)
+		default:
+			for _, p := range resp.Blocks {
+				if p.More {
+					return nil, errProtocol("a small read returned part of block %d", p.Index)
+				}
+				if p.Index < start || p.Index >= resp.Next {
+					return nil, errProtocol("a small read of [%d, %d) returned block %d", start, resp.Next, p.Index)
+				}
+				if err := asm.add(p); err != nil {
+					return nil, err
+				}
+			}
+			if resp.Next >= end {
+				return asm.finish()
+			}
+			if resp.Next < start {
+				return nil, errProtocol("a small read of [%d, %d) ends at %d", start, end, resp.Next)
+			}
+			start = resp.Next
+		}
+	}
 	stream, err := c.rpc.ReadBlocks(ctx, &pb.ReadBlocksRequest{DiscoveryKey: dk[:], Start: start, End: end})
 	if err != nil {
 		return nil, fromStatus(err)
 	}
-	var asm assembler
 	for {
 		ch, err := stream.Recv()
 		if err == io.EOF {
@@ -105,6 +140,11 @@ const abortWait = 10 * time.Second
 // applied, nil when the batch was applied all the same. Only a plugin that
 // does not answer within abortWait leaves the outcome unknown
 // (ErrUnavailable).
+//
+// A batch that fits in one message (most commits: an append of up to about
+// a MiB) goes as one unary call instead, which costs the plugin connection
+// much less than a stream. It cannot be aborted: a caller that gives up
+// waits for the plugin's answer (within abortWait) and gets it.
 func (c *client) Commit(ctx context.Context, dk [32]byte, b *core.Batch) error {
 	if b == nil {
 		return ValidateBatch(b)
@@ -115,6 +155,13 @@ func (c *client) Commit(ctx context.Context, dk [32]byte, b *core.Batch) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if len(chunks) == 1 && !c.noSmall.Load() {
+		err := c.commitSmall(ctx, chunks[0])
+		if status.Code(err) != codes.Unimplemented {
+			return fromStatus(err)
+		}
+		c.noSmall.Store(true)
 	}
 	sctx, cut := context.WithCancel(context.WithoutCancel(ctx))
 	defer cut()
@@ -172,6 +219,33 @@ func (c *client) Commit(ctx context.Context, dk [32]byte, b *core.Batch) error {
 		return fmt.Errorf("%w: no answer to the commit within %v after it was given up: %w", ErrUnavailable, abortWait, ctx.Err())
 	}
 	return fromStatus(err)
+}
+
+// commitSmall commits a batch of one chunk with one unary call. The call
+// is not canceled with ctx, as for Commit; once ctx ends the plugin has
+// abortWait to answer before the outcome is reported unknown.
+func (c *client) commitSmall(ctx context.Context, ch *pb.CommitChunk) error {
+	sctx, cut := context.WithCancel(context.WithoutCancel(ctx))
+	defer cut()
+	answered := make(chan struct{})
+	var timedOut atomic.Bool
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(abortWait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			timedOut.Store(true)
+			cut()
+		case <-answered:
+		}
+	})
+	defer stop()
+	_, err := c.rpc.CommitSmall(sctx, ch)
+	close(answered)
+	if err != nil && timedOut.Load() {
+		return fmt.Errorf("%w: no answer to the commit within %v after it was given up: %w", ErrUnavailable, abortWait, ctx.Err())
+	}
+	return err
 }
 
 func (c *client) List(ctx context.Context) ([][32]byte, error) {

@@ -55,6 +55,28 @@ func (s *server) ReadBlocks(req *pb.ReadBlocksRequest, stream grpc.ServerStreami
 	return nil
 }
 
+func (s *server) ReadBlocksSmall(ctx context.Context, req *pb.ReadBlocksRequest) (*pb.ReadBlocksSmallResponse, error) {
+	dk, err := discoveryKey(req.DiscoveryKey)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	blocks, err := s.impl.ReadBlocks(ctx, dk, req.Start, req.End)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &pb.ReadBlocksSmallResponse{Next: req.End}
+	size := 0
+	for _, blk := range blocks {
+		if size+partOverhead+len(blk.Value) > chunkBytes {
+			resp.Next = blk.Index // the rest goes by ReadBlocks
+			break
+		}
+		resp.Blocks = append(resp.Blocks, &pb.BlockPart{Index: blk.Index, Value: blk.Value})
+		size += partOverhead + len(blk.Value)
+	}
+	return resp, nil
+}
+
 func (s *server) ReadNodes(stream grpc.BidiStreamingServer[pb.ReadNodesRequest, pb.NodeChunk]) error {
 	var (
 		dk      [32]byte
@@ -113,6 +135,29 @@ func (s *server) Commit(stream grpc.BidiStreamingServer[pb.CommitChunk, pb.Commi
 		return toStatus(err)
 	}
 	return stream.Send(&pb.CommitResponse{})
+}
+
+// CommitSmall applies a batch sent as one message, under the call's
+// context.
+func (s *server) CommitSmall(ctx context.Context, ch *pb.CommitChunk) (*pb.CommitResponse, error) {
+	if !ch.Last {
+		return nil, toStatus(errProtocol("a small commit's chunk is not marked last"))
+	}
+	sent := false
+	dk, b, err := batchFromChunks(func() (*pb.CommitChunk, error) {
+		if sent {
+			return nil, io.EOF
+		}
+		sent = true
+		return ch, nil
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.impl.Commit(ctx, dk, b); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.CommitResponse{}, nil
 }
 
 func (s *server) List(_ *pb.ListRequest, stream grpc.ServerStreamingServer[pb.ListChunk]) error {

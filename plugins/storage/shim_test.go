@@ -1,13 +1,16 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/go-plugin"
 
 	"github.com/corebridge/corebridge/core"
 	"github.com/corebridge/corebridge/plugins/storage"
@@ -80,7 +83,8 @@ func (s *stalling) Commit(ctx context.Context, dk [32]byte, b *core.Batch) error
 }
 
 // A caller who gives up on a Commit whose batch reached the plugin learns
-// what the plugin did: an error only when nothing was applied.
+// what the plugin did: an error only when nothing was applied. The batch is
+// larger than one message, so it streams and can be aborted.
 func TestCommitGivenUpAfterSending(t *testing.T) {
 	for _, applyAnyway := range []bool{false, true} {
 		t.Run(fmt.Sprintf("applyAnyway=%v", applyAnyway), func(t *testing.T) {
@@ -88,7 +92,7 @@ func TestCommitGivenUpAfterSending(t *testing.T) {
 			impl := &stalling{Backend: mem, applyAnyway: applyAnyway, entered: make(chan struct{})}
 			b := overGRPC(t, impl)
 			ctx, cancel := context.WithCancel(t.Context())
-			batch := &core.Batch{Header: &core.Header{Length: 1}, Blocks: []core.Block{{Index: 0, Value: []byte("v")}}}
+			batch := &core.Batch{Header: &core.Header{Length: 1}, Blocks: []core.Block{{Index: 0, Value: make([]byte, 3<<20)}}}
 			done := make(chan error, 1)
 			go func() { done <- b.Commit(ctx, storagetest.DK(1), batch) }()
 			<-impl.entered
@@ -115,5 +119,124 @@ func TestCommitGivenUpAfterSending(t *testing.T) {
 				t.Errorf("the plugin stored header %+v of a commit that failed", h)
 			}
 		})
+	}
+}
+
+// gated holds each Commit until the test releases it, whatever the call's
+// context does, then applies it or fails with err.
+type gated struct {
+	storage.Backend
+	entered chan struct{}
+	release chan error
+}
+
+func (g *gated) Commit(ctx context.Context, dk [32]byte, b *core.Batch) error {
+	g.entered <- struct{}{}
+	if err := <-g.release; err != nil {
+		return err
+	}
+	return g.Backend.Commit(context.WithoutCancel(ctx), dk, b)
+}
+
+// A small batch commits with one unary call, which cannot be aborted: a
+// caller who gives up waits for the plugin's answer and gets it, applied
+// or not.
+func TestSmallCommitGivenUpGetsTheAnswer(t *testing.T) {
+	for _, fail := range []error{nil, errors.New("disk on fire")} {
+		t.Run(fmt.Sprint(fail), func(t *testing.T) {
+			mem := storage.NewMemory()
+			impl := &gated{Backend: mem, entered: make(chan struct{}), release: make(chan error)}
+			b := overGRPC(t, impl)
+			ctx, cancel := context.WithCancel(t.Context())
+			batch := &core.Batch{Header: &core.Header{Length: 1}, Blocks: []core.Block{{Index: 0, Value: []byte("v")}}}
+			done := make(chan error, 1)
+			go func() { done <- b.Commit(ctx, storagetest.DK(1), batch) }()
+			<-impl.entered
+			cancel()
+			select {
+			case err := <-done:
+				t.Fatalf("Commit returned %v before the plugin answered", err)
+			default:
+			}
+			impl.release <- fail
+			err := <-done
+			h, rerr := mem.ReadHeader(t.Context(), storagetest.DK(1))
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			if fail == nil {
+				if err != nil || h == nil || h.Length != 1 {
+					t.Errorf("Commit = %v, stored header %+v; want nil and the batch applied", err, h)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "disk on fire") || h != nil {
+				t.Errorf("Commit = %v, stored header %+v; want the plugin's error and nothing stored", err, h)
+			}
+		})
+	}
+}
+
+// A host talking to a plugin built before the small calls falls back to
+// streams after the first refusal, and everything still works.
+func TestPluginWithoutSmallCalls(t *testing.T) {
+	var refused atomic.Int32
+	client, _ := plugin.TestPluginGRPCConn(t, false, plugin.PluginSet{
+		storage.PluginName: &storage.OldPlugin{Plugin: storage.Plugin{Impl: storage.NewMemory()}, Refused: func() { refused.Add(1) }},
+	})
+	t.Cleanup(func() { client.Close() })
+	raw, err := client.Dispense(storage.PluginName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := raw.(storage.Backend)
+	for i := range uint64(3) {
+		batch := &core.Batch{Header: &core.Header{Length: i + 1}, Blocks: []core.Block{{Index: i, Value: []byte{byte(i)}}}}
+		if err := b.Commit(t.Context(), storagetest.DK(1), batch); err != nil {
+			t.Fatalf("commit %d: %v", i, err)
+		}
+		got, err := b.ReadBlocks(t.Context(), storagetest.DK(1), 0, i+1)
+		if err != nil || len(got) != int(i+1) || got[i].Value[0] != byte(i) {
+			t.Fatalf("read after commit %d: %v, %v", i, got, err)
+		}
+	}
+	if n := refused.Load(); n != 1 {
+		t.Errorf("the old plugin refused %d small calls, want 1 (then the host streams)", n)
+	}
+}
+
+// A small read stops at what fits in one message and the rest streams: the
+// result is the same as the backend's own.
+func TestSmallReadOfLargeBlocks(t *testing.T) {
+	mem := storage.NewMemory()
+	b := overGRPC(t, mem)
+	batch := &core.Batch{Header: &core.Header{Length: 7}}
+	for i := range uint64(7) {
+		if i == 3 {
+			continue // absent
+		}
+		v := bytes.Repeat([]byte{byte(i)}, 300<<10*int(i)) // 0 (present, empty) to 1.8 MiB
+		batch.Blocks = append(batch.Blocks, core.Block{Index: i, Value: v})
+	}
+	if err := b.Commit(t.Context(), storagetest.DK(1), batch); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][2]uint64{{0, 7}, {0, 1}, {1, 3}, {2, 6}, {5, 7}, {3, 4}, {6, 9}} {
+		want, err := mem.ReadBlocks(t.Context(), storagetest.DK(1), r[0], r[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.ReadBlocks(t.Context(), storagetest.DK(1), r[0], r[1])
+		if err != nil {
+			t.Fatalf("ReadBlocks%v: %v", r, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("ReadBlocks%v over gRPC returned %d blocks, the backend %d", r, len(got), len(want))
+		}
+		for i := range want {
+			if got[i].Index != want[i].Index || !bytes.Equal(got[i].Value, want[i].Value) || (got[i].Value == nil) != (want[i].Value == nil) {
+				t.Errorf("ReadBlocks%v: block %d over gRPC is #%d of %d bytes, the backend's #%d of %d", r, i, got[i].Index, len(got[i].Value), want[i].Index, len(want[i].Value))
+			}
+		}
 	}
 }

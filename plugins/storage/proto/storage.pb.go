@@ -434,6 +434,58 @@ func (x *BlockChunk) GetBlocks() []*BlockPart {
 	return nil
 }
 
+type ReadBlocksSmallResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Blocks        []*BlockPart           `protobuf:"bytes,1,rep,name=blocks,proto3" json:"blocks,omitempty"` // whole blocks: more is never set
+	Next          uint64                 `protobuf:"varint,2,opt,name=next,proto3" json:"next,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadBlocksSmallResponse) Reset() {
+	*x = ReadBlocksSmallResponse{}
+	mi := &file_storage_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadBlocksSmallResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadBlocksSmallResponse) ProtoMessage() {}
+
+func (x *ReadBlocksSmallResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_storage_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadBlocksSmallResponse.ProtoReflect.Descriptor instead.
+func (*ReadBlocksSmallResponse) Descriptor() ([]byte, []int) {
+	return file_storage_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ReadBlocksSmallResponse) GetBlocks() []*BlockPart {
+	if x != nil {
+		return x.Blocks
+	}
+	return nil
+}
+
+func (x *ReadBlocksSmallResponse) GetNext() uint64 {
+	if x != nil {
+		return x.Next
+	}
+	return 0
+}
+
 type ReadNodesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	DiscoveryKey  []byte                 `protobuf:"bytes,1,opt,name=discovery_key,json=discoveryKey,proto3" json:"discovery_key,omitempty"` // first request only
@@ -444,7 +496,7 @@ type ReadNodesRequest struct {
 
 func (x *ReadNodesRequest) Reset() {
 	*x = ReadNodesRequest{}
-	mi := &file_storage_proto_msgTypes[7]
+	mi := &file_storage_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -456,7 +508,7 @@ func (x *ReadNodesRequest) String() string {
 func (*ReadNodesRequest) ProtoMessage() {}
 
 func (x *ReadNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[7]
+	mi := &file_storage_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -469,7 +521,7 @@ func (x *ReadNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadNodesRequest.ProtoReflect.Descriptor instead.
 func (*ReadNodesRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{7}
+	return file_storage_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReadNodesRequest) GetDiscoveryKey() []byte {
@@ -495,7 +547,7 @@ type NodeChunk struct {
 
 func (x *NodeChunk) Reset() {
 	*x = NodeChunk{}
-	mi := &file_storage_proto_msgTypes[8]
+	mi := &file_storage_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -507,7 +559,7 @@ func (x *NodeChunk) String() string {
 func (*NodeChunk) ProtoMessage() {}
 
 func (x *NodeChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[8]
+	mi := &file_storage_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -520,7 +572,7 @@ func (x *NodeChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeChunk.ProtoReflect.Descriptor instead.
 func (*NodeChunk) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{8}
+	return file_storage_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *NodeChunk) GetNodes() []*Node {
@@ -552,7 +604,7 @@ type CommitChunk struct {
 
 func (x *CommitChunk) Reset() {
 	*x = CommitChunk{}
-	mi := &file_storage_proto_msgTypes[9]
+	mi := &file_storage_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -564,7 +616,7 @@ func (x *CommitChunk) String() string {
 func (*CommitChunk) ProtoMessage() {}
 
 func (x *CommitChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[9]
+	mi := &file_storage_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -577,7 +629,7 @@ func (x *CommitChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitChunk.ProtoReflect.Descriptor instead.
 func (*CommitChunk) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{9}
+	return file_storage_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CommitChunk) GetDiscoveryKey() []byte {
@@ -644,7 +696,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_storage_proto_msgTypes[10]
+	mi := &file_storage_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -656,7 +708,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[10]
+	mi := &file_storage_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -669,7 +721,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{10}
+	return file_storage_proto_rawDescGZIP(), []int{11}
 }
 
 type ListRequest struct {
@@ -680,7 +732,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_storage_proto_msgTypes[11]
+	mi := &file_storage_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -692,7 +744,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[11]
+	mi := &file_storage_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -705,7 +757,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{11}
+	return file_storage_proto_rawDescGZIP(), []int{12}
 }
 
 type ListChunk struct {
@@ -717,7 +769,7 @@ type ListChunk struct {
 
 func (x *ListChunk) Reset() {
 	*x = ListChunk{}
-	mi := &file_storage_proto_msgTypes[12]
+	mi := &file_storage_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -729,7 +781,7 @@ func (x *ListChunk) String() string {
 func (*ListChunk) ProtoMessage() {}
 
 func (x *ListChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[12]
+	mi := &file_storage_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +794,7 @@ func (x *ListChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChunk.ProtoReflect.Descriptor instead.
 func (*ListChunk) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{12}
+	return file_storage_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListChunk) GetDiscoveryKeys() [][]byte {
@@ -761,7 +813,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_storage_proto_msgTypes[13]
+	mi := &file_storage_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -773,7 +825,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[13]
+	mi := &file_storage_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -786,7 +838,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{13}
+	return file_storage_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteRequest) GetDiscoveryKey() []byte {
@@ -804,7 +856,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_storage_proto_msgTypes[14]
+	mi := &file_storage_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +868,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[14]
+	mi := &file_storage_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +881,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{14}
+	return file_storage_proto_rawDescGZIP(), []int{15}
 }
 
 type CloseRequest struct {
@@ -840,7 +892,7 @@ type CloseRequest struct {
 
 func (x *CloseRequest) Reset() {
 	*x = CloseRequest{}
-	mi := &file_storage_proto_msgTypes[15]
+	mi := &file_storage_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +904,7 @@ func (x *CloseRequest) String() string {
 func (*CloseRequest) ProtoMessage() {}
 
 func (x *CloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[15]
+	mi := &file_storage_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +917,7 @@ func (x *CloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseRequest.ProtoReflect.Descriptor instead.
 func (*CloseRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{15}
+	return file_storage_proto_rawDescGZIP(), []int{16}
 }
 
 type CloseResponse struct {
@@ -876,7 +928,7 @@ type CloseResponse struct {
 
 func (x *CloseResponse) Reset() {
 	*x = CloseResponse{}
-	mi := &file_storage_proto_msgTypes[16]
+	mi := &file_storage_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -888,7 +940,7 @@ func (x *CloseResponse) String() string {
 func (*CloseResponse) ProtoMessage() {}
 
 func (x *CloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[16]
+	mi := &file_storage_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -901,7 +953,7 @@ func (x *CloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseResponse.ProtoReflect.Descriptor instead.
 func (*CloseResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{16}
+	return file_storage_proto_rawDescGZIP(), []int{17}
 }
 
 var File_storage_proto protoreflect.FileDescriptor
@@ -937,7 +989,10 @@ const file_storage_proto_rawDesc = "" +
 	"\x03end\x18\x03 \x01(\x04R\x03end\"F\n" +
 	"\n" +
 	"BlockChunk\x128\n" +
-	"\x06blocks\x18\x01 \x03(\v2 .corebridge.storage.v1.BlockPartR\x06blocks\"Q\n" +
+	"\x06blocks\x18\x01 \x03(\v2 .corebridge.storage.v1.BlockPartR\x06blocks\"g\n" +
+	"\x17ReadBlocksSmallResponse\x128\n" +
+	"\x06blocks\x18\x01 \x03(\v2 .corebridge.storage.v1.BlockPartR\x06blocks\x12\x12\n" +
+	"\x04next\x18\x02 \x01(\x04R\x04next\"Q\n" +
 	"\x10ReadNodesRequest\x12#\n" +
 	"\rdiscovery_key\x18\x01 \x01(\fR\fdiscoveryKey\x12\x18\n" +
 	"\aindexes\x18\x02 \x03(\x04R\aindexes\">\n" +
@@ -962,14 +1017,16 @@ const file_storage_proto_rawDesc = "" +
 	"\rdiscovery_key\x18\x01 \x01(\fR\fdiscoveryKey\"\x10\n" +
 	"\x0eDeleteResponse\"\x0e\n" +
 	"\fCloseRequest\"\x0f\n" +
-	"\rCloseResponse2\xf9\x04\n" +
+	"\rCloseResponse2\xc0\x06\n" +
 	"\aStorage\x12a\n" +
 	"\n" +
 	"ReadHeader\x12(.corebridge.storage.v1.ReadHeaderRequest\x1a).corebridge.storage.v1.ReadHeaderResponse\x12[\n" +
 	"\n" +
 	"ReadBlocks\x12(.corebridge.storage.v1.ReadBlocksRequest\x1a!.corebridge.storage.v1.BlockChunk0\x01\x12Z\n" +
 	"\tReadNodes\x12'.corebridge.storage.v1.ReadNodesRequest\x1a .corebridge.storage.v1.NodeChunk(\x010\x01\x12W\n" +
-	"\x06Commit\x12\".corebridge.storage.v1.CommitChunk\x1a%.corebridge.storage.v1.CommitResponse(\x010\x01\x12N\n" +
+	"\x06Commit\x12\".corebridge.storage.v1.CommitChunk\x1a%.corebridge.storage.v1.CommitResponse(\x010\x01\x12X\n" +
+	"\vCommitSmall\x12\".corebridge.storage.v1.CommitChunk\x1a%.corebridge.storage.v1.CommitResponse\x12k\n" +
+	"\x0fReadBlocksSmall\x12(.corebridge.storage.v1.ReadBlocksRequest\x1a..corebridge.storage.v1.ReadBlocksSmallResponse\x12N\n" +
 	"\x04List\x12\".corebridge.storage.v1.ListRequest\x1a .corebridge.storage.v1.ListChunk0\x01\x12U\n" +
 	"\x06Delete\x12$.corebridge.storage.v1.DeleteRequest\x1a%.corebridge.storage.v1.DeleteResponse\x12R\n" +
 	"\x05Close\x12#.corebridge.storage.v1.CloseRequest\x1a$.corebridge.storage.v1.CloseResponseB8Z6github.com/corebridge/corebridge/plugins/storage/protob\x06proto3"
@@ -986,54 +1043,60 @@ func file_storage_proto_rawDescGZIP() []byte {
 	return file_storage_proto_rawDescData
 }
 
-var file_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_storage_proto_goTypes = []any{
-	(*Header)(nil),             // 0: corebridge.storage.v1.Header
-	(*BlockPart)(nil),          // 1: corebridge.storage.v1.BlockPart
-	(*Node)(nil),               // 2: corebridge.storage.v1.Node
-	(*ReadHeaderRequest)(nil),  // 3: corebridge.storage.v1.ReadHeaderRequest
-	(*ReadHeaderResponse)(nil), // 4: corebridge.storage.v1.ReadHeaderResponse
-	(*ReadBlocksRequest)(nil),  // 5: corebridge.storage.v1.ReadBlocksRequest
-	(*BlockChunk)(nil),         // 6: corebridge.storage.v1.BlockChunk
-	(*ReadNodesRequest)(nil),   // 7: corebridge.storage.v1.ReadNodesRequest
-	(*NodeChunk)(nil),          // 8: corebridge.storage.v1.NodeChunk
-	(*CommitChunk)(nil),        // 9: corebridge.storage.v1.CommitChunk
-	(*CommitResponse)(nil),     // 10: corebridge.storage.v1.CommitResponse
-	(*ListRequest)(nil),        // 11: corebridge.storage.v1.ListRequest
-	(*ListChunk)(nil),          // 12: corebridge.storage.v1.ListChunk
-	(*DeleteRequest)(nil),      // 13: corebridge.storage.v1.DeleteRequest
-	(*DeleteResponse)(nil),     // 14: corebridge.storage.v1.DeleteResponse
-	(*CloseRequest)(nil),       // 15: corebridge.storage.v1.CloseRequest
-	(*CloseResponse)(nil),      // 16: corebridge.storage.v1.CloseResponse
-	nil,                        // 17: corebridge.storage.v1.Header.UserDataEntry
+	(*Header)(nil),                  // 0: corebridge.storage.v1.Header
+	(*BlockPart)(nil),               // 1: corebridge.storage.v1.BlockPart
+	(*Node)(nil),                    // 2: corebridge.storage.v1.Node
+	(*ReadHeaderRequest)(nil),       // 3: corebridge.storage.v1.ReadHeaderRequest
+	(*ReadHeaderResponse)(nil),      // 4: corebridge.storage.v1.ReadHeaderResponse
+	(*ReadBlocksRequest)(nil),       // 5: corebridge.storage.v1.ReadBlocksRequest
+	(*BlockChunk)(nil),              // 6: corebridge.storage.v1.BlockChunk
+	(*ReadBlocksSmallResponse)(nil), // 7: corebridge.storage.v1.ReadBlocksSmallResponse
+	(*ReadNodesRequest)(nil),        // 8: corebridge.storage.v1.ReadNodesRequest
+	(*NodeChunk)(nil),               // 9: corebridge.storage.v1.NodeChunk
+	(*CommitChunk)(nil),             // 10: corebridge.storage.v1.CommitChunk
+	(*CommitResponse)(nil),          // 11: corebridge.storage.v1.CommitResponse
+	(*ListRequest)(nil),             // 12: corebridge.storage.v1.ListRequest
+	(*ListChunk)(nil),               // 13: corebridge.storage.v1.ListChunk
+	(*DeleteRequest)(nil),           // 14: corebridge.storage.v1.DeleteRequest
+	(*DeleteResponse)(nil),          // 15: corebridge.storage.v1.DeleteResponse
+	(*CloseRequest)(nil),            // 16: corebridge.storage.v1.CloseRequest
+	(*CloseResponse)(nil),           // 17: corebridge.storage.v1.CloseResponse
+	nil,                             // 18: corebridge.storage.v1.Header.UserDataEntry
 }
 var file_storage_proto_depIdxs = []int32{
-	17, // 0: corebridge.storage.v1.Header.user_data:type_name -> corebridge.storage.v1.Header.UserDataEntry
+	18, // 0: corebridge.storage.v1.Header.user_data:type_name -> corebridge.storage.v1.Header.UserDataEntry
 	0,  // 1: corebridge.storage.v1.ReadHeaderResponse.header:type_name -> corebridge.storage.v1.Header
 	1,  // 2: corebridge.storage.v1.BlockChunk.blocks:type_name -> corebridge.storage.v1.BlockPart
-	2,  // 3: corebridge.storage.v1.NodeChunk.nodes:type_name -> corebridge.storage.v1.Node
-	0,  // 4: corebridge.storage.v1.CommitChunk.header:type_name -> corebridge.storage.v1.Header
-	1,  // 5: corebridge.storage.v1.CommitChunk.blocks:type_name -> corebridge.storage.v1.BlockPart
-	2,  // 6: corebridge.storage.v1.CommitChunk.nodes:type_name -> corebridge.storage.v1.Node
-	3,  // 7: corebridge.storage.v1.Storage.ReadHeader:input_type -> corebridge.storage.v1.ReadHeaderRequest
-	5,  // 8: corebridge.storage.v1.Storage.ReadBlocks:input_type -> corebridge.storage.v1.ReadBlocksRequest
-	7,  // 9: corebridge.storage.v1.Storage.ReadNodes:input_type -> corebridge.storage.v1.ReadNodesRequest
-	9,  // 10: corebridge.storage.v1.Storage.Commit:input_type -> corebridge.storage.v1.CommitChunk
-	11, // 11: corebridge.storage.v1.Storage.List:input_type -> corebridge.storage.v1.ListRequest
-	13, // 12: corebridge.storage.v1.Storage.Delete:input_type -> corebridge.storage.v1.DeleteRequest
-	15, // 13: corebridge.storage.v1.Storage.Close:input_type -> corebridge.storage.v1.CloseRequest
-	4,  // 14: corebridge.storage.v1.Storage.ReadHeader:output_type -> corebridge.storage.v1.ReadHeaderResponse
-	6,  // 15: corebridge.storage.v1.Storage.ReadBlocks:output_type -> corebridge.storage.v1.BlockChunk
-	8,  // 16: corebridge.storage.v1.Storage.ReadNodes:output_type -> corebridge.storage.v1.NodeChunk
-	10, // 17: corebridge.storage.v1.Storage.Commit:output_type -> corebridge.storage.v1.CommitResponse
-	12, // 18: corebridge.storage.v1.Storage.List:output_type -> corebridge.storage.v1.ListChunk
-	14, // 19: corebridge.storage.v1.Storage.Delete:output_type -> corebridge.storage.v1.DeleteResponse
-	16, // 20: corebridge.storage.v1.Storage.Close:output_type -> corebridge.storage.v1.CloseResponse
-	14, // [14:21] is the sub-list for method output_type
-	7,  // [7:14] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	1,  // 3: corebridge.storage.v1.ReadBlocksSmallResponse.blocks:type_name -> corebridge.storage.v1.BlockPart
+	2,  // 4: corebridge.storage.v1.NodeChunk.nodes:type_name -> corebridge.storage.v1.Node
+	0,  // 5: corebridge.storage.v1.CommitChunk.header:type_name -> corebridge.storage.v1.Header
+	1,  // 6: corebridge.storage.v1.CommitChunk.blocks:type_name -> corebridge.storage.v1.BlockPart
+	2,  // 7: corebridge.storage.v1.CommitChunk.nodes:type_name -> corebridge.storage.v1.Node
+	3,  // 8: corebridge.storage.v1.Storage.ReadHeader:input_type -> corebridge.storage.v1.ReadHeaderRequest
+	5,  // 9: corebridge.storage.v1.Storage.ReadBlocks:input_type -> corebridge.storage.v1.ReadBlocksRequest
+	8,  // 10: corebridge.storage.v1.Storage.ReadNodes:input_type -> corebridge.storage.v1.ReadNodesRequest
+	10, // 11: corebridge.storage.v1.Storage.Commit:input_type -> corebridge.storage.v1.CommitChunk
+	10, // 12: corebridge.storage.v1.Storage.CommitSmall:input_type -> corebridge.storage.v1.CommitChunk
+	5,  // 13: corebridge.storage.v1.Storage.ReadBlocksSmall:input_type -> corebridge.storage.v1.ReadBlocksRequest
+	12, // 14: corebridge.storage.v1.Storage.List:input_type -> corebridge.storage.v1.ListRequest
+	14, // 15: corebridge.storage.v1.Storage.Delete:input_type -> corebridge.storage.v1.DeleteRequest
+	16, // 16: corebridge.storage.v1.Storage.Close:input_type -> corebridge.storage.v1.CloseRequest
+	4,  // 17: corebridge.storage.v1.Storage.ReadHeader:output_type -> corebridge.storage.v1.ReadHeaderResponse
+	6,  // 18: corebridge.storage.v1.Storage.ReadBlocks:output_type -> corebridge.storage.v1.BlockChunk
+	9,  // 19: corebridge.storage.v1.Storage.ReadNodes:output_type -> corebridge.storage.v1.NodeChunk
+	11, // 20: corebridge.storage.v1.Storage.Commit:output_type -> corebridge.storage.v1.CommitResponse
+	11, // 21: corebridge.storage.v1.Storage.CommitSmall:output_type -> corebridge.storage.v1.CommitResponse
+	7,  // 22: corebridge.storage.v1.Storage.ReadBlocksSmall:output_type -> corebridge.storage.v1.ReadBlocksSmallResponse
+	13, // 23: corebridge.storage.v1.Storage.List:output_type -> corebridge.storage.v1.ListChunk
+	15, // 24: corebridge.storage.v1.Storage.Delete:output_type -> corebridge.storage.v1.DeleteResponse
+	17, // 25: corebridge.storage.v1.Storage.Close:output_type -> corebridge.storage.v1.CloseResponse
+	17, // [17:26] is the sub-list for method output_type
+	8,  // [8:17] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_storage_proto_init() }
@@ -1041,14 +1104,14 @@ func file_storage_proto_init() {
 	if File_storage_proto != nil {
 		return
 	}
-	file_storage_proto_msgTypes[9].OneofWrappers = []any{}
+	file_storage_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_storage_proto_rawDesc), len(file_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -33,13 +33,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Storage_ReadHeader_FullMethodName = "/corebridge.storage.v1.Storage/ReadHeader"
-	Storage_ReadBlocks_FullMethodName = "/corebridge.storage.v1.Storage/ReadBlocks"
-	Storage_ReadNodes_FullMethodName  = "/corebridge.storage.v1.Storage/ReadNodes"
-	Storage_Commit_FullMethodName     = "/corebridge.storage.v1.Storage/Commit"
-	Storage_List_FullMethodName       = "/corebridge.storage.v1.Storage/List"
-	Storage_Delete_FullMethodName     = "/corebridge.storage.v1.Storage/Delete"
-	Storage_Close_FullMethodName      = "/corebridge.storage.v1.Storage/Close"
+	Storage_ReadHeader_FullMethodName      = "/corebridge.storage.v1.Storage/ReadHeader"
+	Storage_ReadBlocks_FullMethodName      = "/corebridge.storage.v1.Storage/ReadBlocks"
+	Storage_ReadNodes_FullMethodName       = "/corebridge.storage.v1.Storage/ReadNodes"
+	Storage_Commit_FullMethodName          = "/corebridge.storage.v1.Storage/Commit"
+	Storage_CommitSmall_FullMethodName     = "/corebridge.storage.v1.Storage/CommitSmall"
+	Storage_ReadBlocksSmall_FullMethodName = "/corebridge.storage.v1.Storage/ReadBlocksSmall"
+	Storage_List_FullMethodName            = "/corebridge.storage.v1.Storage/List"
+	Storage_Delete_FullMethodName          = "/corebridge.storage.v1.Storage/Delete"
+	Storage_Close_FullMethodName           = "/corebridge.storage.v1.Storage/Close"
 )
 
 // StorageClient is the client API for Storage service.
@@ -65,6 +67,18 @@ type StorageClient interface {
 	// answers with the outcome of the commit. This way an error always means
 	// that nothing was applied, unless the plugin died (Unavailable).
 	Commit(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CommitChunk, CommitResponse], error)
+	// CommitSmall commits a batch that fits in one message with one unary
+	// call, cheaper than a stream: the chunk, with last set, is the whole
+	// batch, and the answer means what Commit's does. There is no abort: a
+	// host that gives up still waits for the answer. A plugin built before
+	// this call answers Unimplemented, having applied nothing, and the host
+	// uses Commit from then on.
+	CommitSmall(ctx context.Context, in *CommitChunk, opts ...grpc.CallOption) (*CommitResponse, error)
+	// ReadBlocksSmall reads like ReadBlocks with one unary answer: the present
+	// blocks in [start, next), whole, as many as fit in one message. When
+	// next < end the host reads the rest with ReadBlocks. Unimplemented works
+	// as for CommitSmall.
+	ReadBlocksSmall(ctx context.Context, in *ReadBlocksRequest, opts ...grpc.CallOption) (*ReadBlocksSmallResponse, error)
 	// List streams the discovery keys of the cores that have a header.
 	List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListChunk], error)
 	// Delete removes a core and everything stored for it.
@@ -136,6 +150,26 @@ func (c *storageClient) Commit(ctx context.Context, opts ...grpc.CallOption) (gr
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Storage_CommitClient = grpc.BidiStreamingClient[CommitChunk, CommitResponse]
 
+func (c *storageClient) CommitSmall(ctx context.Context, in *CommitChunk, opts ...grpc.CallOption) (*CommitResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CommitResponse)
+	err := c.cc.Invoke(ctx, Storage_CommitSmall_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *storageClient) ReadBlocksSmall(ctx context.Context, in *ReadBlocksRequest, opts ...grpc.CallOption) (*ReadBlocksSmallResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadBlocksSmallResponse)
+	err := c.cc.Invoke(ctx, Storage_ReadBlocksSmall_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *storageClient) List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListChunk], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Storage_ServiceDesc.Streams[3], Storage_List_FullMethodName, cOpts...)
@@ -198,6 +232,18 @@ type StorageServer interface {
 	// answers with the outcome of the commit. This way an error always means
 	// that nothing was applied, unless the plugin died (Unavailable).
 	Commit(grpc.BidiStreamingServer[CommitChunk, CommitResponse]) error
+	// CommitSmall commits a batch that fits in one message with one unary
+	// call, cheaper than a stream: the chunk, with last set, is the whole
+	// batch, and the answer means what Commit's does. There is no abort: a
+	// host that gives up still waits for the answer. A plugin built before
+	// this call answers Unimplemented, having applied nothing, and the host
+	// uses Commit from then on.
+	CommitSmall(context.Context, *CommitChunk) (*CommitResponse, error)
+	// ReadBlocksSmall reads like ReadBlocks with one unary answer: the present
+	// blocks in [start, next), whole, as many as fit in one message. When
+	// next < end the host reads the rest with ReadBlocks. Unimplemented works
+	// as for CommitSmall.
+	ReadBlocksSmall(context.Context, *ReadBlocksRequest) (*ReadBlocksSmallResponse, error)
 	// List streams the discovery keys of the cores that have a header.
 	List(*ListRequest, grpc.ServerStreamingServer[ListChunk]) error
 	// Delete removes a core and everything stored for it.
@@ -225,6 +271,12 @@ func (UnimplementedStorageServer) ReadNodes(grpc.BidiStreamingServer[ReadNodesRe
 }
 func (UnimplementedStorageServer) Commit(grpc.BidiStreamingServer[CommitChunk, CommitResponse]) error {
 	return status.Error(codes.Unimplemented, "method Commit not implemented")
+}
+func (UnimplementedStorageServer) CommitSmall(context.Context, *CommitChunk) (*CommitResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CommitSmall not implemented")
+}
+func (UnimplementedStorageServer) ReadBlocksSmall(context.Context, *ReadBlocksRequest) (*ReadBlocksSmallResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReadBlocksSmall not implemented")
 }
 func (UnimplementedStorageServer) List(*ListRequest, grpc.ServerStreamingServer[ListChunk]) error {
 	return status.Error(codes.Unimplemented, "method List not implemented")
@@ -299,6 +351,42 @@ func _Storage_Commit_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Storage_CommitServer = grpc.BidiStreamingServer[CommitChunk, CommitResponse]
 
+func _Storage_CommitSmall_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CommitChunk)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StorageServer).CommitSmall(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Storage_CommitSmall_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StorageServer).CommitSmall(ctx, req.(*CommitChunk))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Storage_ReadBlocksSmall_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadBlocksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StorageServer).ReadBlocksSmall(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Storage_ReadBlocksSmall_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StorageServer).ReadBlocksSmall(ctx, req.(*ReadBlocksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Storage_List_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(ListRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -356,6 +444,14 @@ var Storage_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReadHeader",
 			Handler:    _Storage_ReadHeader_Handler,
+		},
+		{
+			MethodName: "CommitSmall",
+			Handler:    _Storage_CommitSmall_Handler,
+		},
+		{
+			MethodName: "ReadBlocksSmall",
+			Handler:    _Storage_ReadBlocksSmall_Handler,
 		},
 		{
 			MethodName: "Delete",
