@@ -24,8 +24,9 @@ type published struct {
 // committed while it was busy (or before a crash) goes out in one message,
 // signed once at the core's current state.
 func (r *Replicator) publishLoop(c *core.Core) {
-	ctx, cancel := r.ctxOf(c)
+	ctx, cancel := r.workCtx()
 	defer cancel()
+	closed := c.Closed()
 	key := c.Key()
 	subj := r.o.Subjects.Replication(c.DiscoveryKey())
 	cipher := newReplCipher(key)
@@ -37,8 +38,11 @@ func (r *Replicator) publishLoop(c *core.Core) {
 		if pub, err = r.lastPublished(ctx, c, subj, cipher); err == nil {
 			break
 		}
+		if isClosed(c) {
+			return
+		}
 		log.Warn("replication: cannot read the stream's position for this core; retrying", "err", err)
-		if !sleepCtx(ctx, retryDelay(attempt)) {
+		if !sleepUntil(ctx, closed, retryDelay(attempt)) {
 			return
 		}
 	}
@@ -50,6 +54,8 @@ func (r *Replicator) publishLoop(c *core.Core) {
 			select {
 			case <-changed:
 				continue
+			case <-closed:
+				return
 			case <-ctx.Done():
 				return
 			}
@@ -59,7 +65,7 @@ func (r *Replicator) publishLoop(c *core.Core) {
 		case err == nil:
 			pub, attempt = next, 0
 			continue
-		case ctx.Err() != nil, errors.Is(err, core.ErrClosed):
+		case ctx.Err() != nil, errors.Is(err, core.ErrClosed), isClosed(c):
 			return // the replicator or the core is closing
 		case errors.Is(err, errStateMoved):
 			continue // the core changed while reading it: start over
@@ -71,7 +77,7 @@ func (r *Replicator) publishLoop(c *core.Core) {
 		default:
 			log.Warn("replication: publish failed; retrying", "err", err, "attempt", attempt)
 		}
-		if !sleepCtx(ctx, retryDelay(attempt)) {
+		if !sleepUntil(ctx, closed, retryDelay(attempt)) {
 			return
 		}
 		attempt++
