@@ -31,13 +31,12 @@ import (
 // limits (SetPendingLimits) do not apply to channel subscriptions. Before,
 // each core had nats.go's default of 500,000 messages or 64 MiB to itself.
 
-const (
-	// inboxSize is how many messages one inbox holds: a slice of pointers,
-	// 512 KiB per inbox.
-	inboxSize = 1 << 16
-	// maxInboxes bounds the drainers, however many CPUs there are.
-	maxInboxes = 8
-)
+// inboxSize is how many messages one inbox holds: a slice of pointers,
+// 512 KiB per inbox. A variable so that tests can fill an inbox.
+var inboxSize = 1 << 16
+
+// maxInboxes bounds the drainers, however many CPUs there are.
+const maxInboxes = 8
 
 type routeKind uint8
 
