@@ -131,19 +131,24 @@ func (r *Replicator) Stop() {
 	r.wg.Wait()
 }
 
-// ctxOf returns a context that ends when the replicator stops or c closes.
-func (r *Replicator) ctxOf(c *core.Core) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(r.ctx)
-	stop := context.AfterFunc(r.ctx, cancel)
-	go func() {
-		select {
-		case <-c.Closed():
-			cancel()
-		case <-ctx.Done():
-		}
-		stop()
-	}()
-	return ctx, cancel
+// workCtx returns the context a publisher or follower of c works under:
+// it ends when the replicator stops, or when the loop returns and cancels
+// it. It costs no goroutine; the loops see c close by selecting on
+// c.Closed() wherever they wait, and by the ErrClosed of the core calls. A
+// NATS call in flight when c closes is not cut short: it ends by its own
+// timeout, or at once when the replicator stops.
+func (r *Replicator) workCtx() (context.Context, context.CancelFunc) {
+	return context.WithCancel(r.ctx)
+}
+
+// isClosed reports whether c's last session has closed.
+func isClosed(c *core.Core) bool {
+	select {
+	case <-c.Closed():
+		return true
+	default:
+		return false
+	}
 }
 
 // retryDelay is the backoff between failed publish or consume attempts.
@@ -154,12 +159,20 @@ func retryDelay(attempt int) time.Duration {
 
 // sleepCtx waits d or until ctx ends; it reports whether ctx is still live.
 func sleepCtx(ctx context.Context, d time.Duration) bool {
+	return sleepUntil(ctx, nil, d)
+}
+
+// sleepUntil waits d, or until ctx ends or closed is closed; it reports
+// whether it waited the whole d. A nil closed never closes.
+func sleepUntil(ctx context.Context, closed <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
 	case <-ctx.Done():
+		return false
+	case <-closed:
 		return false
 	}
 }

@@ -30,17 +30,21 @@ type pendingMsg struct {
 }
 
 func (r *Replicator) followLoop(c *core.Core) {
-	ctx, cancel := r.ctxOf(c)
+	ctx, cancel := r.workCtx()
 	defer cancel()
+	closed := c.Closed()
 	log := r.log.With("key", c.Key().String())
 	in := make(chan jetstream.Msg, 1024)
 	f := &follower{r: r, c: c, cipher: newReplCipher(c.Key()), log: log, mayResync: true}
 	fromStart := false
-	for attempt := 0; ctx.Err() == nil; attempt++ {
+	for attempt := 0; ctx.Err() == nil && !isClosed(c); attempt++ {
 		cc, err := r.consume(ctx, c, in, fromStart)
 		if err != nil {
+			if isClosed(c) {
+				return
+			}
 			log.Warn("replication: cannot follow the core; retrying", "err", err)
-			if !sleepCtx(ctx, retryDelay(attempt)) {
+			if !sleepUntil(ctx, closed, retryDelay(attempt)) {
 				return
 			}
 			continue
@@ -73,10 +77,12 @@ func (r *Replicator) consume(ctx context.Context, c *core.Core, in chan<- jetstr
 	if err != nil {
 		return nil, err
 	}
+	closed := c.Closed()
 	return cons.Consume(func(m jetstream.Msg) {
 		select {
 		case in <- m:
 		case <-ctx.Done():
+		case <-closed:
 		}
 	}, jetstream.PullMaxMessages(512))
 }
@@ -105,8 +111,8 @@ type follower struct {
 	mayResync bool
 }
 
-// run applies messages until ctx ends (false) or the follower finds itself
-// behind a gap it can only close by reading the subject again from the
+// run applies messages until ctx ends or the core closes (false) or the
+// follower finds itself behind a gap it can only close by reading the subject again from the
 // start (true).
 func (f *follower) run(ctx context.Context, in <-chan jetstream.Msg) (resync bool) {
 	for {
@@ -115,6 +121,8 @@ func (f *follower) run(ctx context.Context, in <-chan jetstream.Msg) (resync boo
 		case m := <-in:
 			batch = append(batch, m)
 		case <-ctx.Done():
+			return false
+		case <-f.c.Closed():
 			return false
 		}
 	more:
@@ -254,7 +262,9 @@ func (f *follower) update(ctx context.Context, run []pendingMsg) error {
 		}
 	case errors.Is(err, core.ErrStaleUpdate):
 		f.r.stale.Add(uint64(len(run)))
-	case ctx.Err() != nil:
+	case ctx.Err() != nil, errors.Is(err, core.ErrClosed):
+		// Stopping, or the core closed under the follower: nothing wrong
+		// with the messages.
 	default:
 		for _, p := range run {
 			f.reject(p.seq, err)

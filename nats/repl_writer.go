@@ -24,12 +24,17 @@ type published struct {
 // committed while it was busy (or before a crash) goes out in one message,
 // signed once at the core's current state.
 func (r *Replicator) publishLoop(c *core.Core) {
-	ctx, cancel := r.ctxOf(c)
-	defer cancel()
+	// The replicator's own context, not one derived per core: a cancelCtx
+	// child and a logger with the key preformatted cost about 1 KB per
+	// writable core, and an idle publisher needs neither.
+	ctx := r.ctx
+	closed := c.Closed()
 	key := c.Key()
 	subj := r.o.Subjects.Replication(c.DiscoveryKey())
 	cipher := newReplCipher(key)
-	log := r.log.With("key", key.String())
+	warn := func(msg string, args ...any) {
+		r.log.Warn(msg, append([]any{"key", key.String()}, args...)...)
+	}
 
 	var pub published
 	for attempt := 0; ; attempt++ {
@@ -37,8 +42,11 @@ func (r *Replicator) publishLoop(c *core.Core) {
 		if pub, err = r.lastPublished(ctx, c, subj, cipher); err == nil {
 			break
 		}
-		log.Warn("replication: cannot read the stream's position for this core; retrying", "err", err)
-		if !sleepCtx(ctx, retryDelay(attempt)) {
+		if isClosed(c) {
+			return
+		}
+		warn("replication: cannot read the stream's position for this core; retrying", "err", err)
+		if !sleepUntil(ctx, closed, retryDelay(attempt)) {
 			return
 		}
 	}
@@ -50,6 +58,8 @@ func (r *Replicator) publishLoop(c *core.Core) {
 			select {
 			case <-changed:
 				continue
+			case <-closed:
+				return
 			case <-ctx.Done():
 				return
 			}
@@ -59,19 +69,19 @@ func (r *Replicator) publishLoop(c *core.Core) {
 		case err == nil:
 			pub, attempt = next, 0
 			continue
-		case ctx.Err() != nil, errors.Is(err, core.ErrClosed):
+		case ctx.Err() != nil, errors.Is(err, core.ErrClosed), isClosed(c):
 			return // the replicator or the core is closing
 		case errors.Is(err, errStateMoved):
 			continue // the core changed while reading it: start over
 		case isWrongLastSequence(err):
-			log.Warn("replication: the stream holds messages this bridge did not expect for this core; resynchronising", "err", err)
+			warn("replication: the stream holds messages this bridge did not expect for this core; resynchronising", "err", err)
 			if p, perr := r.lastPublished(ctx, c, subj, cipher); perr == nil {
 				pub = p
 			}
 		default:
-			log.Warn("replication: publish failed; retrying", "err", err, "attempt", attempt)
+			warn("replication: publish failed; retrying", "err", err, "attempt", attempt)
 		}
-		if !sleepCtx(ctx, retryDelay(attempt)) {
+		if !sleepUntil(ctx, closed, retryDelay(attempt)) {
 			return
 		}
 		attempt++

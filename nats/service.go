@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -83,6 +84,13 @@ type Service struct {
 	// there yet are answered 503 at once instead of holding up shutdown.
 	waits     context.Context
 	stopWaits context.CancelFunc
+
+	// Per-core requests arrive on a few shared inboxes (see inbox.go).
+	inboxes  []chan *natsgo.Msg
+	routeMu  sync.RWMutex
+	routes   map[string]route // by subscribed subject
+	quit     chan struct{}    // closed by Stop: drainers answer what is left and end
+	drainers sync.WaitGroup
 }
 
 // served is one core this bridge answers for.
@@ -165,6 +173,7 @@ func StartService(ctx context.Context, o ServiceOptions) (*Service, error) {
 		return nil, fmt.Errorf("register micro service: %w", err)
 	}
 	s.svc = svc
+	s.startInboxes(max(2, min(runtime.GOMAXPROCS(0), maxInboxes)), inboxSize)
 	// Serve the stored cores before the store endpoints answer, so that
 	// store.<name>.list never shows a restarting bridge half loaded.
 	for _, key := range o.Store.StoredKeys() {
@@ -318,19 +327,25 @@ func (s *Service) open(ctx context.Context, st *corestore.Store, opts corestore.
 	return sv, nil
 }
 
-// subscribe makes the per-core subscriptions. Callers hold s.mu.
+// subscribe makes the per-core subscriptions. Their messages go to the
+// core's inbox, where one goroutine takes them in arrival order (see
+// inbox.go): a core costs no goroutine while nobody asks it anything.
+// Callers hold s.mu.
 func (s *Service) subscribe(sv *served) error {
 	key := sv.core.Key()
-	add := func(subj string, queue bool, h func(micro.Request)) error {
-		cb := func(m *natsgo.Msg) { s.dispatch(msgRequest{m}, h) }
+	in := s.inboxOf(key)
+	add := func(subj string, kind routeKind, queue bool) error {
+		// The route is in place before NATS can deliver anything.
+		s.addRoute(subj, route{sv: sv, kind: kind})
 		var sub *natsgo.Subscription
 		var err error
 		if queue {
-			sub, err = s.o.Conn.QueueSubscribe(subj, queueGroup, cb)
+			sub, err = s.o.Conn.ChanQueueSubscribe(subj, queueGroup, in)
 		} else {
-			sub, err = s.o.Conn.Subscribe(subj, cb)
+			sub, err = s.o.Conn.ChanSubscribe(subj, in)
 		}
 		if err != nil {
+			s.removeRoute(subj)
 			return fmt.Errorf("subscribe %s: %w", subj, err)
 		}
 		sv.subs = append(sv.subs, sub)
@@ -339,23 +354,22 @@ func (s *Service) subscribe(sv *served) error {
 	fail := func(err error) error {
 		for _, sub := range sv.subs {
 			sub.Unsubscribe()
+			s.removeRoute(sub.Subject)
 		}
 		sv.subs = nil
 		return err
 	}
 	if sv.app != nil {
-		// Appends are queued in arrival order by the subscription's own
-		// goroutine, not dispatched, so per-core order is kept.
-		sub, err := s.o.Conn.Subscribe(s.o.Subjects.CoreAppend(key), func(m *natsgo.Msg) { sv.app.enqueue(msgRequest{m}) })
-		if err != nil {
-			return fail(fmt.Errorf("subscribe append: %w", err))
+		// Appends are queued in arrival order by the inbox's goroutine,
+		// not dispatched, so per-core order is kept.
+		if err := add(s.o.Subjects.CoreAppend(key), routeAppend, false); err != nil {
+			return fail(err)
 		}
-		sv.subs = append(sv.subs, sub)
 	}
-	if err := add(s.o.Subjects.CoreBlock(key), true, func(r micro.Request) { s.handleBlock(sv, r) }); err != nil {
+	if err := add(s.o.Subjects.CoreBlock(key), routeBlock, true); err != nil {
 		return fail(err)
 	}
-	if err := add(s.o.Subjects.CoreInfo(key), true, func(r micro.Request) { s.handleInfo(sv, r) }); err != nil {
+	if err := add(s.o.Subjects.CoreInfo(key), routeInfo, true); err != nil {
 		return fail(err)
 	}
 	return nil
@@ -383,6 +397,9 @@ func (s *Service) Stop(ctx context.Context) error {
 			}
 		}
 	}
+	// Nothing more reaches the inboxes: what is in them is answered
+	// "shutting down" (nothing new begins) and their goroutines end.
+	s.stopInboxes()
 	errs = append(errs, s.svc.Stop())
 	done := make(chan struct{})
 	go func() { s.work.Wait(); close(done) }()
