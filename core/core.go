@@ -356,9 +356,9 @@ func (c *Core) Roots() []Node {
 }
 
 // Changed returns a channel that is closed at the next change of length or
-// fork (and when the last session closes). Take a fresh one after each
-// wake-up. No goroutine is involved: a caller that stops waiting leaks
-// nothing.
+// fork. Take a fresh one after each wake-up. Closing the core does not
+// close it: a waiter that must stop then selects on Closed as well. No
+// goroutine is involved: a caller that stops waiting leaks nothing.
 func (c *Core) Changed() <-chan struct{} {
 	c.c.mu.RLock()
 	defer c.c.mu.RUnlock()
