@@ -15,8 +15,9 @@ import (
 // One BlockCache is shared by all the storages it wraps and is bounded in
 // total: each cached block counts its value length plus cacheEntryOverhead
 // bytes of bookkeeping, and the least recently used blocks are evicted to
-// stay within the budget. A block larger than an eighth of the budget is
-// never cached.
+// stay within the budget. A read or a commit whose blocks add up to more
+// than an eighth of the budget is not cached, so one large scan or batch
+// neither flushes the cache nor makes a second copy of itself.
 //
 // Values handed out are always private copies: callers may modify what
 // ReadBlocks returns, and may reuse the buffers they commit. A cache hit
@@ -195,16 +196,14 @@ func copyOut(blocks []Block) {
 // commits, busy saying whether commit seen was still running then. It
 // leaves out whatever a commit that overlapped the read may have changed.
 func (c *BlockCache) insertRead(s *cachedStorage, seen uint64, busy bool, blocks []Block) {
-	copies := make([][]byte, len(blocks))
-	some := false
-	for i, b := range blocks {
-		if b.Value != nil && int64(len(b.Value)) <= c.maxValue {
-			copies[i] = append(make([]byte, 0, len(b.Value)), b.Value...)
-			some = true
-		}
-	}
-	if !some {
+	if !c.fits(blocks) {
 		return
+	}
+	copies := make([][]byte, len(blocks))
+	for i, b := range blocks {
+		if b.Value != nil {
+			copies[i] = append(make([]byte, 0, len(b.Value)), b.Value...)
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -272,8 +271,8 @@ func (s *cachedStorage) Commit(ctx context.Context, b *Batch) error {
 	}
 
 	copies := make([][]byte, len(b.Blocks))
-	for i, blk := range b.Blocks {
-		if int64(len(blk.Value)) <= c.maxValue {
+	if c.fits(b.Blocks) {
+		for i, blk := range b.Blocks {
 			copies[i] = append(make([]byte, 0, len(blk.Value)), blk.Value...)
 		}
 	}
@@ -285,7 +284,7 @@ func (s *cachedStorage) Commit(ctx context.Context, b *Batch) error {
 	}
 	for i, blk := range b.Blocks {
 		if copies[i] == nil {
-			// Too large to cache: an older value must not stay.
+			// Not cached: an older value must not stay.
 			if e, ok := s.blocks[blk.Index]; ok {
 				c.remove(e)
 			}
@@ -311,6 +310,17 @@ func (s *cachedStorage) Close() error {
 	c.dropFrom(s, 0)
 	c.mu.Unlock()
 	return s.Storage.Close()
+}
+
+// fits reports whether blocks are small enough together to be cached.
+func (c *BlockCache) fits(blocks []Block) bool {
+	var n int64
+	for _, b := range blocks {
+		if n += int64(len(b.Value)); n > c.maxValue {
+			return false
+		}
+	}
+	return true
 }
 
 // add caches value as block index of s. Callers hold c.mu and call evict

@@ -276,8 +276,13 @@ func TestBlockCacheEviction(t *testing.T) {
 	wantBlocks(t, st, 1, 2, []core.Block{{Index: 1, Value: value}})
 	wantReads(t, inner, 1)
 
-	// A block over an eighth of the budget is never cached, and an older
-	// value at its index goes.
+	// A read of more than an eighth of the budget is not cached.
+	wantBlocks(t, st, 1, 4, blocksOf(1, string(value), string(value), string(value)))
+	wantBlocks(t, st, 1, 4, blocksOf(1, string(value), string(value), string(value)))
+	wantReads(t, inner, 2)
+
+	// Nor is a block over an eighth of the budget, and an older value at
+	// its index goes.
 	big := bytes.Repeat([]byte{'B'}, budget/8+1)
 	commit(t, st, &core.Batch{Blocks: []core.Block{{Index: 99, Value: big}}})
 	for range 2 {
