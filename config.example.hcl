@@ -115,8 +115,8 @@ corestore {
 
   # Memory for recently read and appended blocks, shared by all cores, as
   # bytes or with a unit (KiB, MiB, ...). Reads it answers skip the storage
-  # backend (a plugin round trip). Blocks over an eighth of it are not
-  # cached. 0 disables it.
+  # backend (a plugin round trip). A read or append of more than an eighth
+  # of it is not cached. 0 disables it.
   block_cache = "64MiB"
 }
 
