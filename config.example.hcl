@@ -112,6 +112,12 @@ corestore {
 
   # The storage backend: a builtin ("bolt", "memory" for tests) or a plugin.
   storage = "bolt"
+
+  # Memory for recently read and appended blocks, shared by all cores, as
+  # bytes or with a unit (KiB, MiB, ...). Reads it answers skip the storage
+  # backend (a plugin round trip). A read or append of more than an eighth
+  # of it is not cached. 0 disables it.
+  block_cache = "64MiB"
 }
 
 plugins {

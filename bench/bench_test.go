@@ -51,7 +51,8 @@ func TestQuickJSON(t *testing.T) {
 	}
 	want := []string{
 		"nats_req1", "nats_req1_cpu", "nats_req64", "nats_req64_cpu",
-		"read1", "read1_cpu", "read64", "read64_cpu",
+		"read1", "read1_cpu", "read64", "read64_cpu", "read1_nocache", "read1_nocache_cpu",
+		"read64_nocache", "read64_nocache_cpu",
 		"catchup", "lag_p50", "lag_p99", "lag_rate",
 	}
 	for _, name := range want {

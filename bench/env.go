@@ -35,6 +35,9 @@ type bridgeSpec struct {
 	inProcessEncoding, inProcessStorage bool
 	// storage names the backend; empty for the default, bolt.
 	storage string
+	// noBlockCache sets corestore.block_cache = 0, so every block read
+	// reaches the storage backend.
+	noBlockCache bool
 }
 
 // benchBridge is a bridge the bench started, with a client of its NATS.
@@ -71,7 +74,11 @@ func (b *bench) startBridge(ctx context.Context, s bridgeSpec) (*benchBridge, er
 		fmt.Fprintf(&hcl, "nats {\n  listen = \"127.0.0.1:-1\"\n}\n")
 	}
 	storage := cmp.Or(s.storage, config.DefaultStorage)
-	fmt.Fprintf(&hcl, "corestore {\n  storage = %q\n}\n", storage)
+	fmt.Fprintf(&hcl, "corestore {\n  storage = %q\n", storage)
+	if s.noBlockCache {
+		fmt.Fprintf(&hcl, "  block_cache = 0\n")
+	}
+	fmt.Fprintf(&hcl, "}\n")
 	fmt.Fprintf(&hcl, "plugins {\n  dir = %q\n", filepath.Join(dir, "plugins"))
 	if s.inProcessEncoding {
 		fmt.Fprintf(&hcl, "  encoding \"binary\" {\n    in_process = true\n  }\n")

@@ -134,28 +134,35 @@ func runBatch(ctx context.Context, b *bench) error {
 }
 
 // runRead measures core.<key>.block reads of 1 KiB blocks spread over a
-// core, one and 64 in flight.
+// core, one and 64 in flight. The core fits in the default block cache, so
+// read<n> are cache hits; read<n>_nocache are the same reads on a bridge
+// with block_cache = 0, each a round trip to the storage plugin.
 func runRead(ctx context.Context, b *bench) error {
-	bb, err := b.startBridge(ctx, bridgeSpec{name: "read"})
-	if err != nil {
-		return err
+	var fns []op
+	for _, noCache := range []bool{false, true} {
+		bb, err := b.startBridge(ctx, bridgeSpec{name: "read", noBlockCache: noCache})
+		if err != nil {
+			return err
+		}
+		defer bb.stop()
+		c, err := bb.createCore("read")
+		if err != nil {
+			return err
+		}
+		if err := fill(bb.nc, c, b.size.readBlocks); err != nil {
+			return err
+		}
+		fns = append(fns, readOp(bb.nc, c, b.size.readBlocks))
 	}
-	defer bb.stop()
-	c, err := bb.createCore("read")
-	if err != nil {
-		return err
-	}
-	if err := fill(bb.nc, c, b.size.readBlocks); err != nil {
-		return err
-	}
-	fn := readOp(bb.nc, c, b.size.readBlocks)
 	return b.runs(ctx, func(int) error {
 		for _, n := range []int{1, 64} {
-			r, err := throughput(ctx, n, b.size.warmup, b.size.duration, fn)
-			if err != nil {
-				return err
+			for i, suffix := range []string{"", "_nocache"} {
+				r, err := throughput(ctx, n, b.size.warmup, b.size.duration, fns[i])
+				if err != nil {
+					return err
+				}
+				b.recordRate(fmt.Sprintf("read%d%s", n, suffix), "reads/s", r)
 			}
-			b.recordRate(fmt.Sprintf("read%d", n), "reads/s", r)
 		}
 		return nil
 	})

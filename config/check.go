@@ -112,6 +112,15 @@ func (c *checker) build(f *file) *Config {
 					"corestore.storage names a storage backend: %v.", err)
 			}
 		}
+		if f.Corestore.BlockCache != nil {
+			n, err := ParseSize(*f.Corestore.BlockCache)
+			if err != nil {
+				c.errorf(c.at(f.Corestore.Body, "block_cache", top), "Invalid block_cache",
+					"corestore.block_cache: %v; 0 disables the cache.", err)
+			} else {
+				cfg.Corestore.BlockCache = n
+			}
+		}
 	}
 	if f.Plugins != nil {
 		c.plugins(f.Plugins, &cfg.Plugins)

@@ -19,7 +19,8 @@ const (
 	DefaultDuplicateWindow = 2 * time.Minute
 	DefaultStartTimeout    = 10 * time.Second
 	DefaultClusterName     = "corebridge"
-	DefaultMaxValueSize    = 1 << 20 // 1 MiB
+	DefaultMaxValueSize    = 1 << 20  // 1 MiB
+	DefaultBlockCache      = 64 << 20 // 64 MiB
 	DefaultLogFormat       = "text"
 
 	// MaxValueSizeLimit is the largest limits.max_value_size accepted: a
@@ -160,6 +161,9 @@ type Corestore struct {
 	// Storage names the storage backend, a builtin ("bolt", "memory") or
 	// a plugin.
 	Storage string
+	// BlockCache is the budget in bytes of the block cache that all cores
+	// share in front of the storage backend; 0 disables it.
+	BlockCache int64
 }
 
 // Plugins says where external plugins live and how each plugin is run and
@@ -224,7 +228,7 @@ func Default() *Config {
 			DuplicateWindow: DefaultDuplicateWindow,
 		},
 		Limits:    Limits{MaxValueSize: DefaultMaxValueSize},
-		Corestore: Corestore{Storage: DefaultStorage},
+		Corestore: Corestore{Storage: DefaultStorage, BlockCache: DefaultBlockCache},
 		Plugins:   Plugins{Dir: DefaultPluginsDir},
 	}
 }

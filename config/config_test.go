@@ -31,7 +31,7 @@ func TestLoadNoFileIsDefault(t *testing.T) {
 		NATS:      NATS{Listen: "127.0.0.1:4222", StartTimeout: 10 * time.Second},
 		JetStream: JetStream{Stream: "COREBRIDGE", Replicas: 1, DuplicateWindow: 2 * time.Minute},
 		Limits:    Limits{MaxValueSize: 1 << 20},
-		Corestore: Corestore{Storage: "bolt"},
+		Corestore: Corestore{Storage: "bolt", BlockCache: 64 << 20},
 		Plugins:   Plugins{Dir: "./plugins"},
 	}
 	if diff := cmp.Diff(want, cfg, ignoreBodies); diff != "" {
@@ -155,8 +155,9 @@ limits {
 }
 
 corestore {
-  compat  = true
-  storage = "memory"
+  compat      = true
+  storage     = "memory"
+  block_cache = "16MiB"
 }
 
 plugins {
@@ -201,7 +202,7 @@ plugins {
 			MaxMemory: 1 << 30, MaxStorage: 1000000,
 		},
 		Limits:    Limits{MaxValueSize: 4 << 20},
-		Corestore: Corestore{Compat: true, Storage: "memory"},
+		Corestore: Corestore{Compat: true, Storage: "memory", BlockCache: 16 << 20},
 		Plugins: Plugins{
 			Dir:       "/opt/plugins",
 			Encodings: []Plugin{{Kind: "encoding", Name: "cbor", Path: "/opt/bin/cbor"}},

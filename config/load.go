@@ -78,9 +78,10 @@ type fileLimits struct {
 }
 
 type fileCorestore struct {
-	Compat  bool     `hcl:"compat,optional"`
-	Storage *string  `hcl:"storage,optional"`
-	Body    hcl.Body `hcl:",body"`
+	Compat     bool     `hcl:"compat,optional"`
+	Storage    *string  `hcl:"storage,optional"`
+	BlockCache *string  `hcl:"block_cache,optional"`
+	Body       hcl.Body `hcl:",body"`
 }
 
 type filePlugins struct {

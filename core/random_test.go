@@ -46,18 +46,37 @@ func randomSeed(t *testing.T) uint64 {
 // what an independent model of the tree says, and forged, stale or gapped
 // messages must be refused without changing anything.
 func TestRandomized(t *testing.T) {
-	seed := randomSeed(t)
-	t.Logf("seed %d (replay with -seed=%d or CORE_SEED=%d)", seed, seed, seed)
 	rounds, steps := 4, 120
 	if testing.Short() {
 		rounds, steps = 2, 40
 	}
+	runRandomized(t, rounds, steps, 0)
+}
+
+// TestRandomizedCached is TestRandomized with every core's storage behind
+// one small BlockCache, shared by the writer and both readers, so blocks are
+// cached, evicted, truncated and re-appended all the time. Whatever the
+// cores read must be exactly what they would read without it.
+func TestRandomizedCached(t *testing.T) {
+	rounds, steps := 2, 120
+	if testing.Short() {
+		rounds, steps = 1, 40
+	}
+	runRandomized(t, rounds, steps, 16<<10)
+}
+
+// runRandomized runs rounds of steps random steps in each mode, with the
+// cores' storages behind a BlockCache of cacheBytes (none when 0).
+func runRandomized(t *testing.T, rounds, steps int, cacheBytes int64) {
+	seed := randomSeed(t)
+	t.Logf("seed %d (replay with -seed=%d or CORE_SEED=%d)", seed, seed, seed)
 	for mi, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			var total counters
 			for round := range rounds {
 				rng := rand.New(rand.NewPCG(seed, uint64(mi)<<32|uint64(round)))
-				h := newHarness(t, m, rng, fmt.Sprintf("seed %d mode %s round %d", seed, m.name, round))
+				cache := core.NewBlockCache(cacheBytes)
+				h := newHarness(t, m, rng, fmt.Sprintf("seed %d mode %s round %d", seed, m.name, round), cache)
 				for step := range steps {
 					h.step = step
 					h.randomStep()
@@ -66,6 +85,9 @@ func TestRandomized(t *testing.T) {
 				total.add(h.counts)
 			}
 			t.Logf("%+v", total)
+			if cacheBytes > 0 && total.cacheHits == 0 {
+				t.Errorf("no read was answered by the block cache")
+			}
 			// The run must have exercised both outcomes of the checks that
 			// have two, or it proves little.
 			if total.blockOnlyAccepted == 0 || total.blockOnlyRejected == 0 {
@@ -83,6 +105,7 @@ type counters struct {
 	blockOnlyAccepted, blockOnlyRejected             int
 	updates, merged, stale, gaps, proofGaps, replays int
 	anchoredBelowUpgrade                             int
+	cacheHits                                        uint64
 }
 
 func (c *counters) add(o counters) {
@@ -100,6 +123,7 @@ func (c *counters) add(o counters) {
 	c.proofGaps += o.proofGaps
 	c.replays += o.replays
 	c.anchoredBelowUpgrade += o.anchoredBelowUpgrade
+	c.cacheHits += o.cacheHits
 }
 
 // harness is one round: a writer, its model, and two readers.
@@ -114,6 +138,9 @@ type harness struct {
 	kp       core.KeyPair
 	key      core.Key
 	manifest *core.Manifest // nil in compat mode
+	// cache, when not nil, sits in front of every core's storage; the
+	// *MemoryStorage fields below are the storages behind it.
+	cache *core.BlockCache
 
 	w    *core.Core
 	wst  *core.MemoryStorage
@@ -147,15 +174,15 @@ type pendingUpdate struct {
 	after header
 }
 
-func newHarness(t *testing.T, m mode, rng *rand.Rand, name string) *harness {
-	h := &harness{t: t, ctx: context.Background(), rng: rng, m: m, name: name}
+func newHarness(t *testing.T, m mode, rng *rand.Rand, name string, cache *core.BlockCache) *harness {
+	h := &harness{t: t, ctx: context.Background(), rng: rng, m: m, name: name, cache: cache}
 	h.kp = keyPair(rng.Uint64())
 	h.key = m.key(h.kp)
 	h.manifest = m.manifest(h.kp)
 	h.wst = core.NewMemoryStorage()
 	opts := m.writerOptions(&h.kp)
 	var err error
-	if h.w, err = core.Open(h.ctx, h.wst, opts); err != nil {
+	if h.w, err = h.open(h.wst, opts); err != nil {
 		h.fatalf("open writer: %v", err)
 	}
 	if h.w.Key() != h.key {
@@ -175,10 +202,10 @@ func newHarness(t *testing.T, m mode, rng *rand.Rand, name string) *harness {
 		h.foOpts.Manifest = h.manifest
 	}
 	h.prst, h.fost = core.NewMemoryStorage(), core.NewMemoryStorage()
-	if h.pr, err = core.Open(h.ctx, h.prst, h.prOpts); err != nil {
+	if h.pr, err = h.open(h.prst, h.prOpts); err != nil {
 		h.fatalf("open proof reader: %v", err)
 	}
-	if h.fo, err = core.Open(h.ctx, h.fost, h.foOpts); err != nil {
+	if h.fo, err = h.open(h.fost, h.foOpts); err != nil {
 		h.fatalf("open update follower: %v", err)
 	}
 	t.Cleanup(func() {
@@ -187,6 +214,11 @@ func newHarness(t *testing.T, m mode, rng *rand.Rand, name string) *harness {
 		h.fo.Close()
 	})
 	return h
+}
+
+// open opens a core on st, behind the harness's cache if it has one.
+func (h *harness) open(st *core.MemoryStorage, opts core.Options) (*core.Core, error) {
+	return core.Open(h.ctx, h.cache.Wrap(st), opts)
 }
 
 func encodeManifest(m *core.Manifest) []byte {
@@ -236,6 +268,7 @@ func (h *harness) finish() {
 			h.fatalf("proof reader differs from the writer at the end (-writer +reader):\n%s", d)
 		}
 	}
+	h.counts.cacheHits = h.cache.Stats().Hits
 }
 
 // randomValue returns a block value: often empty, mostly small, sometimes
@@ -347,7 +380,7 @@ func (h *harness) reopenWriter() {
 	if err := h.w.Close(); err != nil {
 		h.fatalf("close writer: %v", err)
 	}
-	w, err := core.Open(h.ctx, st, h.m.writerOptions(&h.kp))
+	w, err := h.open(st, h.m.writerOptions(&h.kp))
 	if err != nil {
 		h.fatalf("reopen writer: %v", err)
 	}
@@ -365,7 +398,7 @@ func (h *harness) reopenReaders() {
 		before := snapshot(h.t, *c, *st, h.span)
 		nst := (*st).Reopen()
 		(*c).Close()
-		nc, err := core.Open(h.ctx, nst, opts)
+		nc, err := h.open(nst, opts)
 		if err != nil {
 			h.fatalf("reopen %s: %v", what, err)
 		}

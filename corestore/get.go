@@ -172,6 +172,7 @@ func (r *root) openCore(ctx context.Context, dk core.Key, open func(context.Cont
 	if err != nil {
 		return nil, fmt.Errorf("corestore: open storage of %s: %w", dk, err)
 	}
+	st = r.cache.Wrap(st)
 	c, err := open(ctx, st)
 	if err != nil {
 		st.Close()

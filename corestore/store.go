@@ -47,6 +47,11 @@ type Options struct {
 	// session stays open until the store closes; the callee must not
 	// close it. OnCore must not block.
 	OnCore func(*core.Core)
+	// BlockCache, when set, sits in front of the storage of every core the
+	// store opens, so block reads it can answer never reach the backend.
+	// One cache serves all the store's cores within one budget. Nil
+	// caches nothing.
+	BlockCache *core.BlockCache
 }
 
 // Store is a Corestore: it derives named cores from one primary key,
@@ -73,6 +78,7 @@ type root struct {
 	compat     bool
 	semantics  Semantics
 	onCore     func(*core.Core)
+	cache      *core.BlockCache
 
 	mu     sync.Mutex
 	cores  map[core.Key]*entry // by discovery key
@@ -114,7 +120,7 @@ func Open(ctx context.Context, backend Backend, opts Options) (*Store, error) {
 	}
 	r := &root{
 		backend: backend, primaryKey: pk, compat: opts.Compat, semantics: opts.Sessions,
-		onCore: opts.OnCore, cores: map[core.Key]*entry{}, owned: map[ownedName]core.Key{}, stored: map[core.Key]bool{},
+		onCore: opts.OnCore, cache: opts.BlockCache, cores: map[core.Key]*entry{}, owned: map[ownedName]core.Key{}, stored: map[core.Key]bool{},
 	}
 	if err := r.indexOwned(ctx); err != nil {
 		return nil, fmt.Errorf("open corestore: %w", err)

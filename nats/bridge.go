@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/corebridge/corebridge/config"
+	"github.com/corebridge/corebridge/core"
 	"github.com/corebridge/corebridge/corestore"
 	"github.com/corebridge/corebridge/plugins"
 	"github.com/corebridge/corebridge/plugins/encodings"
@@ -37,9 +38,12 @@ type Bridge struct {
 	Store       *corestore.Store
 	Service     *Service
 	Replication *Replicator
-	backend     *storage.Store
-	encs        *encodingSet
-	log         *slog.Logger
+	// BlockCache is the block cache in front of every core's storage
+	// (corestore.block_cache); nil when disabled.
+	BlockCache *core.BlockCache
+	backend    *storage.Store
+	encs       *encodingSet
+	log        *slog.Logger
 }
 
 // replOverhead is what a replication message needs besides its values:
@@ -69,7 +73,10 @@ func StartBridge(ctx context.Context, cfg *config.Config, o BridgeOptions) (_ *B
 	if b.backend, err = openStorage(ctx, cfg, o, log); err != nil {
 		return nil, err
 	}
-	if b.Store, err = corestore.Open(ctx, b.backend, corestore.Options{Dir: cfg.DataDir, Compat: cfg.Corestore.Compat}); err != nil {
+	b.BlockCache = core.NewBlockCache(cfg.Corestore.BlockCache)
+	if b.Store, err = corestore.Open(ctx, b.backend, corestore.Options{
+		Dir: cfg.DataDir, Compat: cfg.Corestore.Compat, BlockCache: b.BlockCache,
+	}); err != nil {
 		return nil, err
 	}
 	if b.Conn, err = Connect(ctx, cfg, log); err != nil {
