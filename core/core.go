@@ -333,6 +333,14 @@ func (c *Core) ByteLength() uint64 { c.c.mu.RLock(); defer c.c.mu.RUnlock(); ret
 // Fork returns the current fork.
 func (c *Core) Fork() uint64 { c.c.mu.RLock(); defer c.c.mu.RUnlock(); return c.c.header.Fork }
 
+// Head returns the length and the fork as one consistent pair, without the
+// copies and the tree hash Info makes.
+func (c *Core) Head() (length, fork uint64) {
+	c.c.mu.RLock()
+	defer c.c.mu.RUnlock()
+	return c.c.header.Length, c.c.header.Fork
+}
+
 // TreeHash returns the hash of the current roots.
 func (c *Core) TreeHash() [32]byte {
 	c.c.mu.RLock()

@@ -54,13 +54,13 @@ func (s *Service) handleBlock(sv *served, r micro.Request) {
 		s.respondError(r, err)
 		return
 	}
-	info := sv.core.Info()
+	length, fork := sv.core.Head()
 	r.Respond(out[0], func(m *natsgo.Msg) {
 		if m.Header == nil {
 			m.Header = natsgo.Header{}
 		}
 		m.Header.Set(HeaderIndex, strconv.FormatUint(req.Index, 10))
-		m.Header.Set(HeaderLength, strconv.FormatUint(info.Length, 10))
-		m.Header.Set(HeaderFork, strconv.FormatUint(info.Fork, 10))
+		m.Header.Set(HeaderLength, strconv.FormatUint(length, 10))
+		m.Header.Set(HeaderFork, strconv.FormatUint(fork, 10))
 	})
 }
