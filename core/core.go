@@ -63,6 +63,9 @@ type state struct {
 	done      chan struct{} // closed when the last session closes
 	exclusive chan struct{} // holds a token while an exclusive session is open
 	forks     []forkChange  // fork changes seen since Open, oldest first
+	// AfterChange callbacks, started at the next change or when the last
+	// session closes.
+	afters []*afterChange
 }
 
 // forkChange records that the core moved from one fork to another keeping
@@ -272,10 +275,13 @@ func (c *Core) Close() error {
 	s.mu.Lock()
 	s.sessions--
 	last := s.sessions == 0
+	var fs []*afterChange
 	if last {
 		close(s.done)
+		fs = s.takeAfters()
 	}
 	s.mu.Unlock()
+	runAfters(fs)
 	if !last {
 		return nil
 	}
@@ -388,7 +394,9 @@ func (s *state) publish(h *Header, roots []Node) {
 	s.bytes = sumSizes(roots)
 	close(s.changed)
 	s.changed = make(chan struct{})
+	fs := s.takeAfters()
 	s.mu.Unlock()
+	runAfters(fs)
 }
 
 // publishFork is publish for a change of fork that keeps the first shared

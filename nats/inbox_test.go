@@ -31,23 +31,27 @@ func servedCore(t *testing.T, b *Bridge, key string) *served {
 	return sv
 }
 
-// An open core costs at most its replication publisher in goroutines: its
-// subscriptions share the service's inboxes, and nothing else waits for it
-// to close. Before, each core had five.
+// An idle open core costs no goroutine: its subscriptions share the
+// service's inboxes, its replication publisher runs only while it has
+// something to publish, and nothing else waits for it to close. Before,
+// each core had five, then one.
 func TestServiceGoroutinesPerCore(t *testing.T) {
 	b := startBridge(t, testConfig(t))
 	a := newAPI(t, b, "test")
 	a.get(`{"name": "warm-up"}`)
+	idle(t, b.Replication)
 	before := runtime.NumGoroutine()
 	const cores = 200
 	for i := range cores {
 		a.get(fmt.Sprintf(`{"name": "core-%d"}`, i))
 	}
+	// Each new core's publisher reads the stream once and then ends.
+	idle(t, b.Replication)
 	// Store requests run on goroutines that end just after they answer:
 	// the slack covers those, not anything per core.
-	const perCore, slack = 1, 20
-	if got := runtime.NumGoroutine() - before; got > perCore*cores+slack {
-		t.Errorf("opening %d cores started %d goroutines, want at most %d per core (+%d)", cores, got, perCore, slack)
+	const slack = 20
+	if got := runtime.NumGoroutine() - before; got > slack {
+		t.Errorf("opening %d cores left %d goroutines, want none per core (+%d)", cores, got, slack)
 	}
 }
 

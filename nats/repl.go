@@ -40,7 +40,9 @@ type ReplicationStats struct {
 }
 
 // Replicator publishes the cores this bridge writes and follows the cores
-// it reads. Follow starts one goroutine per core; Stop ends them all.
+// it reads. A follower is a goroutine per core, for as long as the core is
+// open; a publisher is one only while it has something to publish (see
+// writer). Stop ends them all.
 type Replicator struct {
 	o      ReplicatorOptions
 	log    *slog.Logger
@@ -49,8 +51,13 @@ type Replicator struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu        sync.Mutex
+	// mu guards following. A publisher restarts holding it for reading
+	// and only while ctx is live, and Stop cancels ctx holding it for
+	// writing: no run is added to wg once Stop waits.
+	mu        sync.RWMutex
 	following map[core.Key]bool
+
+	publishers atomic.Int64 // publisher runs under way; idle cores have none
 
 	published, applied, stale, rejected atomic.Uint64
 
@@ -106,13 +113,13 @@ func (r *Replicator) Follow(ctx context.Context, c *core.Core) error {
 	}
 	r.following[c.Key()] = true
 	r.wg.Add(1)
+	if c.Writable() {
+		go r.newWriter(c).run()
+		return nil
+	}
 	go func() {
 		defer r.wg.Done()
-		if c.Writable() {
-			r.publishLoop(c)
-		} else {
-			r.followLoop(c)
-		}
+		r.followLoop(c)
 	}()
 	return nil
 }
@@ -125,9 +132,13 @@ func (r *Replicator) Stats() ReplicationStats {
 	}
 }
 
-// Stop ends every publisher and follower and waits for them.
+// Stop ends every publisher and follower and waits for them. A publisher
+// that is idle has no goroutine to end; its wake-up, still registered with
+// the core, finds the replicator stopped and starts nothing.
 func (r *Replicator) Stop() {
+	r.mu.Lock()
 	r.cancel()
+	r.mu.Unlock()
 	r.wg.Wait()
 }
 

@@ -19,14 +19,66 @@ type published struct {
 	seq          uint64
 }
 
-// publishLoop publishes c's changes until c closes or the replicator stops.
+// writer is the replication publisher of one writable core. It runs as a
+// goroutine only while it has work: once the stream holds everything the
+// core has committed, it hands its wake-up to the core (AfterChange) and
+// ends, so an idle writable core costs this small struct, not a goroutine
+// stack. The next append, truncate or close starts it again.
+//
+// At most one run of a writer is under way at a time: a run ends only after
+// registering the wake-up, and goes on only if it takes that back (stop
+// reports true), so either the run or the callback it registered carries
+// on, never both. The fields are the run's own; the core's lock orders one
+// run before the next.
+type writer struct {
+	r      *Replicator
+	c      *core.Core
+	pub    published // where the stream stands for this core
+	synced bool      // pub has been read from the stream since Follow
+	wake   func()    // w.restart, made once so that going idle allocates less
+}
+
+func (r *Replicator) newWriter(c *core.Core) *writer {
+	w := &writer{r: r, c: c}
+	w.wake = w.restart
+	return w
+}
+
+// restart is the writer's AfterChange callback: the core changed or
+// closed. It runs the writer in the callback's goroutine, unless the core
+// has closed or the replicator stops; Stop then waits for it like for any
+// other run.
+func (w *writer) restart() {
+	r := w.r
+	if isClosed(w.c) {
+		return
+	}
+	r.mu.RLock()
+	if r.ctx.Err() != nil {
+		r.mu.RUnlock()
+		return
+	}
+	r.wg.Add(1)
+	r.mu.RUnlock()
+	w.run()
+}
+
+// run publishes w's core until the stream holds all it has committed, the
+// core closes or the replicator stops. Callers have counted it in r.wg.
+//
 // It watches the core rather than being told of each batch, so whatever
 // committed while it was busy (or before a crash) goes out in one message,
 // signed once at the core's current state.
-func (r *Replicator) publishLoop(c *core.Core) {
+func (w *writer) run() {
+	r, c := w.r, w.c
+	defer r.wg.Done()
+	r.publishers.Add(1)
+	defer r.publishers.Add(-1)
 	// The replicator's own context, not one derived per core: a cancelCtx
 	// child and a logger with the key preformatted cost about 1 KB per
-	// writable core, and an idle publisher needs neither.
+	// writable core, and an idle publisher needs neither. The subject and
+	// the cipher are made again for each busy spell rather than kept
+	// between them, for the same reason.
 	ctx := r.ctx
 	closed := c.Closed()
 	key := c.Key()
@@ -36,10 +88,12 @@ func (r *Replicator) publishLoop(c *core.Core) {
 		r.log.Warn(msg, append([]any{"key", key.String()}, args...)...)
 	}
 
-	var pub published
-	for attempt := 0; ; attempt++ {
+	// The first run after Follow learns where the stream stands, so that
+	// whatever committed before a crash or a restart is published.
+	for attempt := 0; !w.synced; attempt++ {
 		var err error
-		if pub, err = r.lastPublished(ctx, c, subj, cipher); err == nil {
+		if w.pub, err = r.lastPublished(ctx, c, subj, cipher); err == nil {
+			w.synced = true
 			break
 		}
 		if isClosed(c) {
@@ -54,20 +108,28 @@ func (r *Replicator) publishLoop(c *core.Core) {
 	for {
 		changed := c.Changed()
 		info := c.Info()
-		if info.Fork == pub.fork && info.Length == pub.length || info.Signature == nil {
-			select {
-			case <-changed:
-				continue
-			case <-closed:
-				return
-			case <-ctx.Done():
+		if info.Fork == w.pub.fork && info.Length == w.pub.length || info.Signature == nil {
+			if ctx.Err() != nil || isClosed(c) {
 				return
 			}
+			// Nothing to publish: let the next change start a run, and end
+			// this one. A change since info was read has closed changed
+			// but will not call wake: take the wake-up back and look again.
+			// If it already started, that run publishes the change.
+			stop := c.AfterChange(w.wake)
+			select {
+			case <-changed:
+				if stop() {
+					continue
+				}
+			default:
+			}
+			return
 		}
-		next, err := r.publishState(ctx, c, subj, cipher, pub, info)
+		next, err := r.publishState(ctx, c, subj, cipher, w.pub, info)
 		switch {
 		case err == nil:
-			pub, attempt = next, 0
+			w.pub, attempt = next, 0
 			continue
 		case ctx.Err() != nil, errors.Is(err, core.ErrClosed), isClosed(c):
 			return // the replicator or the core is closing
@@ -76,11 +138,13 @@ func (r *Replicator) publishLoop(c *core.Core) {
 		case isWrongLastSequence(err):
 			warn("replication: the stream holds messages this bridge did not expect for this core; resynchronising", "err", err)
 			if p, perr := r.lastPublished(ctx, c, subj, cipher); perr == nil {
-				pub = p
+				w.pub = p
 			}
 		default:
 			warn("replication: publish failed; retrying", "err", err, "attempt", attempt)
 		}
+		// A publisher in backoff is busy: it keeps its goroutine and
+		// retries on its own, whether or not the core changes meanwhile.
 		if !sleepUntil(ctx, closed, retryDelay(attempt)) {
 			return
 		}
