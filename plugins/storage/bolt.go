@@ -419,6 +419,7 @@ func (s *Bolt) apply(tx *bbolt.Tx, r *commitReq) error {
 			return err
 		}
 	}
+	blocks.FillPercent, nodes.FillPercent = appendFill, appendFill
 	for _, blk := range b.Blocks {
 		if err := blocks.Put(u64(blk.Index), blk.Value); err != nil {
 			return fmt.Errorf("block %d: %w", blk.Index, err)
@@ -443,6 +444,12 @@ func (s *Bolt) apply(tx *bbolt.Tx, r *commitReq) error {
 	}
 	return nil
 }
+
+// appendFill is how full bolt packs the pages of block and node buckets
+// when it splits them. Cores grow at the end of their key ranges, so a
+// page left half empty by a split (bolt's default) would stay so; packing
+// them writes fewer pages per commit.
+const appendFill = 0.95
 
 // dropFrom deletes every key of b at or after index from.
 func dropFrom(b *bbolt.Bucket, from uint64) error {
