@@ -8,10 +8,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/corebridge/corebridge/core"
-	pb "github.com/corebridge/corebridge/plugins/storage/proto"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/corebridge/corebridge/core"
+	pb "github.com/corebridge/corebridge/plugins/storage/proto"
 )
 
 // client is the host side of the plugin protocol: a Backend whose calls go
@@ -19,8 +20,8 @@ import (
 // cancels the call in the plugin too.
 type client struct {
 	rpc pb.StorageClient
-	// noSmall is set once the plugin answers a small call Unimplemented:
-	// it predates them, and every call then streams.
+	// noSmall is set once the plugin answers ReadBlocksSmall
+	// Unimplemented: it predates the call, and every read then streams.
 	noSmall atomic.Bool
 }
 
@@ -50,7 +51,7 @@ func (c *client) ReadBlocks(ctx context.Context, dk [32]byte, start, end uint64)
 				if p.More {
 					return nil, errProtocol("a small read returned part of block %d", p.Index)
 				}
-				if p.Index < start || p.Index >= resp.Next {
+				if p.Index < start || p.Index >= resp.Next || p.Index >= end {
 					return nil, errProtocol("a small read of [%d, %d) returned block %d", start, resp.Next, p.Index)
 				}
 				if err := asm.add(p); err != nil {
@@ -140,11 +141,6 @@ const abortWait = 10 * time.Second
 // applied, nil when the batch was applied all the same. Only a plugin that
 // does not answer within abortWait leaves the outcome unknown
 // (ErrUnavailable).
-//
-// A batch that fits in one message (most commits: an append of up to about
-// a MiB) goes as one unary call instead, which costs the plugin connection
-// much less than a stream. It cannot be aborted: a caller that gives up
-// waits for the plugin's answer (within abortWait) and gets it.
 func (c *client) Commit(ctx context.Context, dk [32]byte, b *core.Batch) error {
 	if b == nil {
 		return ValidateBatch(b)
@@ -155,13 +151,6 @@ func (c *client) Commit(ctx context.Context, dk [32]byte, b *core.Batch) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
-	}
-	if len(chunks) == 1 && !c.noSmall.Load() {
-		err := c.commitSmall(ctx, chunks[0])
-		if status.Code(err) != codes.Unimplemented {
-			return fromStatus(err)
-		}
-		c.noSmall.Store(true)
 	}
 	sctx, cut := context.WithCancel(context.WithoutCancel(ctx))
 	defer cut()
@@ -219,33 +208,6 @@ func (c *client) Commit(ctx context.Context, dk [32]byte, b *core.Batch) error {
 		return fmt.Errorf("%w: no answer to the commit within %v after it was given up: %w", ErrUnavailable, abortWait, ctx.Err())
 	}
 	return fromStatus(err)
-}
-
-// commitSmall commits a batch of one chunk with one unary call. The call
-// is not canceled with ctx, as for Commit; once ctx ends the plugin has
-// abortWait to answer before the outcome is reported unknown.
-func (c *client) commitSmall(ctx context.Context, ch *pb.CommitChunk) error {
-	sctx, cut := context.WithCancel(context.WithoutCancel(ctx))
-	defer cut()
-	answered := make(chan struct{})
-	var timedOut atomic.Bool
-	stop := context.AfterFunc(ctx, func() {
-		t := time.NewTimer(abortWait)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			timedOut.Store(true)
-			cut()
-		case <-answered:
-		}
-	})
-	defer stop()
-	_, err := c.rpc.CommitSmall(sctx, ch)
-	close(answered)
-	if err != nil && timedOut.Load() {
-		return fmt.Errorf("%w: no answer to the commit within %v after it was given up: %w", ErrUnavailable, abortWait, ctx.Err())
-	}
-	return err
 }
 
 func (c *client) List(ctx context.Context) ([][32]byte, error) {

@@ -11,9 +11,8 @@ import (
 	pb "github.com/corebridge/corebridge/plugins/storage/proto"
 )
 
-// OldPlugin serves impl as a plugin built before the small calls
-// (CommitSmall, ReadBlocksSmall) existed: it answers them Unimplemented.
-// Calls counts the small calls it refused.
+// OldPlugin serves impl as a plugin built before ReadBlocksSmall existed:
+// it answers it Unimplemented, and calls Refused each time.
 type OldPlugin struct {
 	Plugin
 	Refused func()
@@ -27,11 +26,6 @@ func (p *OldPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 type oldServer struct {
 	server
 	refused func()
-}
-
-func (o *oldServer) CommitSmall(context.Context, *pb.CommitChunk) (*pb.CommitResponse, error) {
-	o.refused()
-	return nil, status.Error(codes.Unimplemented, "method CommitSmall not implemented")
 }
 
 func (o *oldServer) ReadBlocksSmall(context.Context, *pb.ReadBlocksRequest) (*pb.ReadBlocksSmallResponse, error) {

@@ -137,29 +137,6 @@ func (s *server) Commit(stream grpc.BidiStreamingServer[pb.CommitChunk, pb.Commi
 	return stream.Send(&pb.CommitResponse{})
 }
 
-// CommitSmall applies a batch sent as one message, under the call's
-// context.
-func (s *server) CommitSmall(ctx context.Context, ch *pb.CommitChunk) (*pb.CommitResponse, error) {
-	if !ch.Last {
-		return nil, toStatus(errProtocol("a small commit's chunk is not marked last"))
-	}
-	sent := false
-	dk, b, err := batchFromChunks(func() (*pb.CommitChunk, error) {
-		if sent {
-			return nil, io.EOF
-		}
-		sent = true
-		return ch, nil
-	})
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	if err := s.impl.Commit(ctx, dk, b); err != nil {
-		return nil, toStatus(err)
-	}
-	return &pb.CommitResponse{}, nil
-}
-
 func (s *server) List(_ *pb.ListRequest, stream grpc.ServerStreamingServer[pb.ListChunk]) error {
 	dks, err := s.impl.List(stream.Context())
 	if err != nil {

@@ -83,8 +83,7 @@ func (s *stalling) Commit(ctx context.Context, dk [32]byte, b *core.Batch) error
 }
 
 // A caller who gives up on a Commit whose batch reached the plugin learns
-// what the plugin did: an error only when nothing was applied. The batch is
-// larger than one message, so it streams and can be aborted.
+// what the plugin did: an error only when nothing was applied.
 func TestCommitGivenUpAfterSending(t *testing.T) {
 	for _, applyAnyway := range []bool{false, true} {
 		t.Run(fmt.Sprintf("applyAnyway=%v", applyAnyway), func(t *testing.T) {
@@ -92,7 +91,7 @@ func TestCommitGivenUpAfterSending(t *testing.T) {
 			impl := &stalling{Backend: mem, applyAnyway: applyAnyway, entered: make(chan struct{})}
 			b := overGRPC(t, impl)
 			ctx, cancel := context.WithCancel(t.Context())
-			batch := &core.Batch{Header: &core.Header{Length: 1}, Blocks: []core.Block{{Index: 0, Value: make([]byte, 3<<20)}}}
+			batch := &core.Batch{Header: &core.Header{Length: 1}, Blocks: []core.Block{{Index: 0, Value: []byte("v")}}}
 			done := make(chan error, 1)
 			go func() { done <- b.Commit(ctx, storagetest.DK(1), batch) }()
 			<-impl.entered
@@ -122,63 +121,8 @@ func TestCommitGivenUpAfterSending(t *testing.T) {
 	}
 }
 
-// gated holds each Commit until the test releases it, whatever the call's
-// context does, then applies it or fails with err.
-type gated struct {
-	storage.Backend
-	entered chan struct{}
-	release chan error
-}
-
-func (g *gated) Commit(ctx context.Context, dk [32]byte, b *core.Batch) error {
-	g.entered <- struct{}{}
-	if err := <-g.release; err != nil {
-		return err
-	}
-	return g.Backend.Commit(context.WithoutCancel(ctx), dk, b)
-}
-
-// A small batch commits with one unary call, which cannot be aborted: a
-// caller who gives up waits for the plugin's answer and gets it, applied
-// or not.
-func TestSmallCommitGivenUpGetsTheAnswer(t *testing.T) {
-	for _, fail := range []error{nil, errors.New("disk on fire")} {
-		t.Run(fmt.Sprint(fail), func(t *testing.T) {
-			mem := storage.NewMemory()
-			impl := &gated{Backend: mem, entered: make(chan struct{}), release: make(chan error)}
-			b := overGRPC(t, impl)
-			ctx, cancel := context.WithCancel(t.Context())
-			batch := &core.Batch{Header: &core.Header{Length: 1}, Blocks: []core.Block{{Index: 0, Value: []byte("v")}}}
-			done := make(chan error, 1)
-			go func() { done <- b.Commit(ctx, storagetest.DK(1), batch) }()
-			<-impl.entered
-			cancel()
-			select {
-			case err := <-done:
-				t.Fatalf("Commit returned %v before the plugin answered", err)
-			default:
-			}
-			impl.release <- fail
-			err := <-done
-			h, rerr := mem.ReadHeader(t.Context(), storagetest.DK(1))
-			if rerr != nil {
-				t.Fatal(rerr)
-			}
-			if fail == nil {
-				if err != nil || h == nil || h.Length != 1 {
-					t.Errorf("Commit = %v, stored header %+v; want nil and the batch applied", err, h)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), "disk on fire") || h != nil {
-				t.Errorf("Commit = %v, stored header %+v; want the plugin's error and nothing stored", err, h)
-			}
-		})
-	}
-}
-
-// A host talking to a plugin built before the small calls falls back to
-// streams after the first refusal, and everything still works.
+// A host talking to a plugin built before ReadBlocksSmall falls back to
+// streamed reads after the first refusal, and everything still works.
 func TestPluginWithoutSmallCalls(t *testing.T) {
 	var refused atomic.Int32
 	client, _ := plugin.TestPluginGRPCConn(t, false, plugin.PluginSet{
@@ -201,7 +145,7 @@ func TestPluginWithoutSmallCalls(t *testing.T) {
 		}
 	}
 	if n := refused.Load(); n != 1 {
-		t.Errorf("the old plugin refused %d small calls, want 1 (then the host streams)", n)
+		t.Errorf("the old plugin refused %d small reads, want 1 (then the host streams)", n)
 	}
 }
 

@@ -1017,15 +1017,14 @@ const file_storage_proto_rawDesc = "" +
 	"\rdiscovery_key\x18\x01 \x01(\fR\fdiscoveryKey\"\x10\n" +
 	"\x0eDeleteResponse\"\x0e\n" +
 	"\fCloseRequest\"\x0f\n" +
-	"\rCloseResponse2\xc0\x06\n" +
+	"\rCloseResponse2\xe6\x05\n" +
 	"\aStorage\x12a\n" +
 	"\n" +
 	"ReadHeader\x12(.corebridge.storage.v1.ReadHeaderRequest\x1a).corebridge.storage.v1.ReadHeaderResponse\x12[\n" +
 	"\n" +
 	"ReadBlocks\x12(.corebridge.storage.v1.ReadBlocksRequest\x1a!.corebridge.storage.v1.BlockChunk0\x01\x12Z\n" +
 	"\tReadNodes\x12'.corebridge.storage.v1.ReadNodesRequest\x1a .corebridge.storage.v1.NodeChunk(\x010\x01\x12W\n" +
-	"\x06Commit\x12\".corebridge.storage.v1.CommitChunk\x1a%.corebridge.storage.v1.CommitResponse(\x010\x01\x12X\n" +
-	"\vCommitSmall\x12\".corebridge.storage.v1.CommitChunk\x1a%.corebridge.storage.v1.CommitResponse\x12k\n" +
+	"\x06Commit\x12\".corebridge.storage.v1.CommitChunk\x1a%.corebridge.storage.v1.CommitResponse(\x010\x01\x12k\n" +
 	"\x0fReadBlocksSmall\x12(.corebridge.storage.v1.ReadBlocksRequest\x1a..corebridge.storage.v1.ReadBlocksSmallResponse\x12N\n" +
 	"\x04List\x12\".corebridge.storage.v1.ListRequest\x1a .corebridge.storage.v1.ListChunk0\x01\x12U\n" +
 	"\x06Delete\x12$.corebridge.storage.v1.DeleteRequest\x1a%.corebridge.storage.v1.DeleteResponse\x12R\n" +
@@ -1078,22 +1077,20 @@ var file_storage_proto_depIdxs = []int32{
 	5,  // 9: corebridge.storage.v1.Storage.ReadBlocks:input_type -> corebridge.storage.v1.ReadBlocksRequest
 	8,  // 10: corebridge.storage.v1.Storage.ReadNodes:input_type -> corebridge.storage.v1.ReadNodesRequest
 	10, // 11: corebridge.storage.v1.Storage.Commit:input_type -> corebridge.storage.v1.CommitChunk
-	10, // 12: corebridge.storage.v1.Storage.CommitSmall:input_type -> corebridge.storage.v1.CommitChunk
-	5,  // 13: corebridge.storage.v1.Storage.ReadBlocksSmall:input_type -> corebridge.storage.v1.ReadBlocksRequest
-	12, // 14: corebridge.storage.v1.Storage.List:input_type -> corebridge.storage.v1.ListRequest
-	14, // 15: corebridge.storage.v1.Storage.Delete:input_type -> corebridge.storage.v1.DeleteRequest
-	16, // 16: corebridge.storage.v1.Storage.Close:input_type -> corebridge.storage.v1.CloseRequest
-	4,  // 17: corebridge.storage.v1.Storage.ReadHeader:output_type -> corebridge.storage.v1.ReadHeaderResponse
-	6,  // 18: corebridge.storage.v1.Storage.ReadBlocks:output_type -> corebridge.storage.v1.BlockChunk
-	9,  // 19: corebridge.storage.v1.Storage.ReadNodes:output_type -> corebridge.storage.v1.NodeChunk
-	11, // 20: corebridge.storage.v1.Storage.Commit:output_type -> corebridge.storage.v1.CommitResponse
-	11, // 21: corebridge.storage.v1.Storage.CommitSmall:output_type -> corebridge.storage.v1.CommitResponse
-	7,  // 22: corebridge.storage.v1.Storage.ReadBlocksSmall:output_type -> corebridge.storage.v1.ReadBlocksSmallResponse
-	13, // 23: corebridge.storage.v1.Storage.List:output_type -> corebridge.storage.v1.ListChunk
-	15, // 24: corebridge.storage.v1.Storage.Delete:output_type -> corebridge.storage.v1.DeleteResponse
-	17, // 25: corebridge.storage.v1.Storage.Close:output_type -> corebridge.storage.v1.CloseResponse
-	17, // [17:26] is the sub-list for method output_type
-	8,  // [8:17] is the sub-list for method input_type
+	5,  // 12: corebridge.storage.v1.Storage.ReadBlocksSmall:input_type -> corebridge.storage.v1.ReadBlocksRequest
+	12, // 13: corebridge.storage.v1.Storage.List:input_type -> corebridge.storage.v1.ListRequest
+	14, // 14: corebridge.storage.v1.Storage.Delete:input_type -> corebridge.storage.v1.DeleteRequest
+	16, // 15: corebridge.storage.v1.Storage.Close:input_type -> corebridge.storage.v1.CloseRequest
+	4,  // 16: corebridge.storage.v1.Storage.ReadHeader:output_type -> corebridge.storage.v1.ReadHeaderResponse
+	6,  // 17: corebridge.storage.v1.Storage.ReadBlocks:output_type -> corebridge.storage.v1.BlockChunk
+	9,  // 18: corebridge.storage.v1.Storage.ReadNodes:output_type -> corebridge.storage.v1.NodeChunk
+	11, // 19: corebridge.storage.v1.Storage.Commit:output_type -> corebridge.storage.v1.CommitResponse
+	7,  // 20: corebridge.storage.v1.Storage.ReadBlocksSmall:output_type -> corebridge.storage.v1.ReadBlocksSmallResponse
+	13, // 21: corebridge.storage.v1.Storage.List:output_type -> corebridge.storage.v1.ListChunk
+	15, // 22: corebridge.storage.v1.Storage.Delete:output_type -> corebridge.storage.v1.DeleteResponse
+	17, // 23: corebridge.storage.v1.Storage.Close:output_type -> corebridge.storage.v1.CloseResponse
+	16, // [16:24] is the sub-list for method output_type
+	8,  // [8:16] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
 	8,  // [8:8] is the sub-list for extension extendee
 	0,  // [0:8] is the sub-list for field type_name

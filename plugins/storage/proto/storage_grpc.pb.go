@@ -37,7 +37,6 @@ const (
 	Storage_ReadBlocks_FullMethodName      = "/corebridge.storage.v1.Storage/ReadBlocks"
 	Storage_ReadNodes_FullMethodName       = "/corebridge.storage.v1.Storage/ReadNodes"
 	Storage_Commit_FullMethodName          = "/corebridge.storage.v1.Storage/Commit"
-	Storage_CommitSmall_FullMethodName     = "/corebridge.storage.v1.Storage/CommitSmall"
 	Storage_ReadBlocksSmall_FullMethodName = "/corebridge.storage.v1.Storage/ReadBlocksSmall"
 	Storage_List_FullMethodName            = "/corebridge.storage.v1.Storage/List"
 	Storage_Delete_FullMethodName          = "/corebridge.storage.v1.Storage/Delete"
@@ -67,17 +66,11 @@ type StorageClient interface {
 	// answers with the outcome of the commit. This way an error always means
 	// that nothing was applied, unless the plugin died (Unavailable).
 	Commit(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CommitChunk, CommitResponse], error)
-	// CommitSmall commits a batch that fits in one message with one unary
-	// call, cheaper than a stream: the chunk, with last set, is the whole
-	// batch, and the answer means what Commit's does. There is no abort: a
-	// host that gives up still waits for the answer. A plugin built before
-	// this call answers Unimplemented, having applied nothing, and the host
-	// uses Commit from then on.
-	CommitSmall(ctx context.Context, in *CommitChunk, opts ...grpc.CallOption) (*CommitResponse, error)
-	// ReadBlocksSmall reads like ReadBlocks with one unary answer: the present
-	// blocks in [start, next), whole, as many as fit in one message. When
-	// next < end the host reads the rest with ReadBlocks. Unimplemented works
-	// as for CommitSmall.
+	// ReadBlocksSmall reads like ReadBlocks with one unary answer, which
+	// costs less than a stream: the present blocks in [start, next), whole,
+	// as many as fit in one message. When next < end the host reads the rest
+	// with ReadBlocks. A plugin built before this call answers Unimplemented,
+	// and the host streams every read from then on.
 	ReadBlocksSmall(ctx context.Context, in *ReadBlocksRequest, opts ...grpc.CallOption) (*ReadBlocksSmallResponse, error)
 	// List streams the discovery keys of the cores that have a header.
 	List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListChunk], error)
@@ -149,16 +142,6 @@ func (c *storageClient) Commit(ctx context.Context, opts ...grpc.CallOption) (gr
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Storage_CommitClient = grpc.BidiStreamingClient[CommitChunk, CommitResponse]
-
-func (c *storageClient) CommitSmall(ctx context.Context, in *CommitChunk, opts ...grpc.CallOption) (*CommitResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(CommitResponse)
-	err := c.cc.Invoke(ctx, Storage_CommitSmall_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
 
 func (c *storageClient) ReadBlocksSmall(ctx context.Context, in *ReadBlocksRequest, opts ...grpc.CallOption) (*ReadBlocksSmallResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -232,17 +215,11 @@ type StorageServer interface {
 	// answers with the outcome of the commit. This way an error always means
 	// that nothing was applied, unless the plugin died (Unavailable).
 	Commit(grpc.BidiStreamingServer[CommitChunk, CommitResponse]) error
-	// CommitSmall commits a batch that fits in one message with one unary
-	// call, cheaper than a stream: the chunk, with last set, is the whole
-	// batch, and the answer means what Commit's does. There is no abort: a
-	// host that gives up still waits for the answer. A plugin built before
-	// this call answers Unimplemented, having applied nothing, and the host
-	// uses Commit from then on.
-	CommitSmall(context.Context, *CommitChunk) (*CommitResponse, error)
-	// ReadBlocksSmall reads like ReadBlocks with one unary answer: the present
-	// blocks in [start, next), whole, as many as fit in one message. When
-	// next < end the host reads the rest with ReadBlocks. Unimplemented works
-	// as for CommitSmall.
+	// ReadBlocksSmall reads like ReadBlocks with one unary answer, which
+	// costs less than a stream: the present blocks in [start, next), whole,
+	// as many as fit in one message. When next < end the host reads the rest
+	// with ReadBlocks. A plugin built before this call answers Unimplemented,
+	// and the host streams every read from then on.
 	ReadBlocksSmall(context.Context, *ReadBlocksRequest) (*ReadBlocksSmallResponse, error)
 	// List streams the discovery keys of the cores that have a header.
 	List(*ListRequest, grpc.ServerStreamingServer[ListChunk]) error
@@ -271,9 +248,6 @@ func (UnimplementedStorageServer) ReadNodes(grpc.BidiStreamingServer[ReadNodesRe
 }
 func (UnimplementedStorageServer) Commit(grpc.BidiStreamingServer[CommitChunk, CommitResponse]) error {
 	return status.Error(codes.Unimplemented, "method Commit not implemented")
-}
-func (UnimplementedStorageServer) CommitSmall(context.Context, *CommitChunk) (*CommitResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method CommitSmall not implemented")
 }
 func (UnimplementedStorageServer) ReadBlocksSmall(context.Context, *ReadBlocksRequest) (*ReadBlocksSmallResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReadBlocksSmall not implemented")
@@ -351,24 +325,6 @@ func _Storage_Commit_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Storage_CommitServer = grpc.BidiStreamingServer[CommitChunk, CommitResponse]
 
-func _Storage_CommitSmall_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(CommitChunk)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(StorageServer).CommitSmall(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Storage_CommitSmall_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(StorageServer).CommitSmall(ctx, req.(*CommitChunk))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
 func _Storage_ReadBlocksSmall_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ReadBlocksRequest)
 	if err := dec(in); err != nil {
@@ -444,10 +400,6 @@ var Storage_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReadHeader",
 			Handler:    _Storage_ReadHeader_Handler,
-		},
-		{
-			MethodName: "CommitSmall",
-			Handler:    _Storage_CommitSmall_Handler,
 		},
 		{
 			MethodName: "ReadBlocksSmall",
