@@ -35,11 +35,17 @@ func (c *client) ReadHeader(ctx context.Context, dk [32]byte) (*core.Header, err
 	return headerFromProto(resp.Header)
 }
 
+// smallReadBlocks is the most blocks a read asks for with one unary call.
+// The plugin reads the whole range to answer it and then sends what fits
+// in one message, so a larger read streams from the start instead of being
+// read twice.
+const smallReadBlocks = 256
+
 // ReadBlocks asks with one unary call first, which answers most reads
 // whole, and streams whatever did not fit.
 func (c *client) ReadBlocks(ctx context.Context, dk [32]byte, start, end uint64) ([]core.Block, error) {
 	var asm assembler
-	if !c.noSmall.Load() && start < end {
+	if !c.noSmall.Load() && start < end && end-start <= smallReadBlocks {
 		resp, err := c.rpc.ReadBlocksSmall(ctx, &pb.ReadBlocksRequest{DiscoveryKey: dk[:], Start: start, End: end})
 		switch {
 		case status.Code(err) == codes.Unimplemented:
