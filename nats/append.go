@@ -26,6 +26,16 @@ const (
 	maxGroupBytes  = 16 << 20
 )
 
+// Limits of what may wait for a core's commits, about four full groups:
+// past them an append is answered 503 at once, so a flooded core cannot
+// hold memory without bound and its clients learn to slow down. A request
+// that finds the queue empty is always taken. Variables so that tests can
+// reach them.
+var (
+	maxQueuedValues = 4 * maxGroupValues
+	maxQueuedBytes  = 4 * maxGroupBytes
+)
+
 type appendRequest struct {
 	r      micro.Request
 	values [][]byte
@@ -39,6 +49,8 @@ type appender struct {
 	mu      sync.Mutex
 	queue   []*appendRequest
 	running bool
+	// What the queue holds, against maxQueuedValues and maxQueuedBytes.
+	queuedValues, queuedBytes int
 }
 
 func newAppender(s *Service, sv *served) *appender { return &appender{s: s, sv: sv} }
@@ -71,6 +83,11 @@ func (a *appender) enqueue(r micro.Request) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if len(a.queue) > 0 && (a.queuedValues+len(values) > maxQueuedValues || a.queuedBytes+req.bytes > maxQueuedBytes) {
+		a.s.respondError(r, Unavailable("core %s has %d values (%d bytes) waiting to be committed, the most it queues; retry later",
+			a.sv.core.Key(), a.queuedValues, a.queuedBytes))
+		return
+	}
 	if !a.running {
 		if !a.s.begin() {
 			a.s.respondError(r, Unavailable("bridge is shutting down"))
@@ -80,6 +97,8 @@ func (a *appender) enqueue(r micro.Request) {
 		go a.run()
 	}
 	a.queue = append(a.queue, req)
+	a.queuedValues += len(values)
+	a.queuedBytes += req.bytes
 }
 
 // run commits groups until the queue is empty.
@@ -95,6 +114,8 @@ func (a *appender) run() {
 		}
 		group := a.queue[:n:n]
 		a.queue = a.queue[n:]
+		a.queuedValues -= values
+		a.queuedBytes -= size
 		if n == 0 {
 			a.running = false
 			a.queue = nil
