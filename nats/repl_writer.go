@@ -154,36 +154,75 @@ func (w *writer) run() {
 
 var errStateMoved = errors.New("core changed while it was read")
 
+// How many blocks publishState reads at a time: about publishWindowBytes,
+// judged by the core's average block size and then by the blocks just
+// read, and at most publishWindowMax. Publishing a large core from the
+// start (a new stream, or a truncate the stream never saw) then holds a few
+// MiB in memory, not the whole core; an append's batch is one window.
+// Variables so that tests can make windows small.
+var (
+	publishWindowMax   = uint64(4096)
+	publishWindowBytes = uint64(4 << 20)
+)
+
 // publishState publishes what takes the stream from pub to the state info:
 // the blocks from where the two trees part, in as many chunks as the message
-// size needs, the last one signed.
+// size needs, the last one signed. It reads and publishes a window of blocks
+// at a time.
 func (r *Replicator) publishState(ctx context.Context, c *core.Core, subj string, cipher *replCipher, pub published, info core.Info) (published, error) {
 	start, ok := c.SharedPrefix(pub.fork, pub.length)
 	if !ok {
 		start = 0 // history unknown (a restart since): send everything again
 	}
-	blocks, err := c.Blocks(ctx, start, info.Length)
-	if err != nil {
-		return pub, err
-	}
-	if c.Fork() != info.Fork || uint64(len(blocks)) != info.Length-start {
-		return pub, errStateMoved
-	}
-	values := make([][]byte, len(blocks))
-	for i, b := range blocks {
-		values[i] = b.Value
-	}
-	msgs := chunk(info.Fork, start, values, info.Signature, info.Manifest, r.o.MaxMessage)
-	msgs[len(msgs)-1].Encoding = string(info.UserData[UserDataEncoding])
-	for _, m := range msgs {
-		seq, err := r.publishMessage(ctx, subj, cipher, m, pub.seq)
+	window := windowFor(info.ByteLength, info.Length)
+	for {
+		end := min(info.Length, start+window)
+		blocks, err := c.Blocks(ctx, start, end)
 		if err != nil {
 			return pub, err
 		}
-		pub = published{fork: m.Fork, length: m.end(), seq: seq}
-		r.published.Add(1)
+		if c.Fork() != info.Fork || uint64(len(blocks)) != end-start {
+			return pub, errStateMoved
+		}
+		values := make([][]byte, len(blocks))
+		size := uint64(0)
+		for i, b := range blocks {
+			values[i] = b.Value
+			size += uint64(len(b.Value))
+		}
+		last := end == info.Length
+		var sig, manifest []byte
+		if last {
+			sig, manifest = info.Signature, info.Manifest
+		}
+		msgs := chunk(info.Fork, start, values, sig, manifest, r.o.MaxMessage)
+		if last {
+			msgs[len(msgs)-1].Encoding = string(info.UserData[UserDataEncoding])
+		}
+		for _, m := range msgs {
+			seq, err := r.publishMessage(ctx, subj, cipher, m, pub.seq)
+			if err != nil {
+				return pub, err
+			}
+			pub = published{fork: m.Fork, length: m.end(), seq: seq}
+			r.published.Add(1)
+		}
+		if last {
+			return pub, nil
+		}
+		window = windowFor(size, end-start)
+		start = end
 	}
-	return pub, nil
+}
+
+// windowFor is how many blocks to read at once where n blocks hold size
+// bytes.
+func windowFor(size, n uint64) uint64 {
+	if n == 0 {
+		return publishWindowMax
+	}
+	avg := max(size/n, 1)
+	return min(max(publishWindowBytes/avg, 1), publishWindowMax)
 }
 
 // chunk splits a run into messages of at most maxBytes of values (at least
