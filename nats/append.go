@@ -81,24 +81,31 @@ func (a *appender) enqueue(r micro.Request) {
 	for _, v := range values {
 		req.bytes += len(v)
 	}
+	if err := a.push(req); err != nil {
+		a.s.respondError(r, err) // outside a.mu: the committer goes on meanwhile
+	}
+}
+
+// push queues req, starting the committer if it is not running, or says
+// why it cannot.
+func (a *appender) push(req *appendRequest) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if len(a.queue) > 0 && (a.queuedValues+len(values) > maxQueuedValues || a.queuedBytes+req.bytes > maxQueuedBytes) {
-		a.s.respondError(r, Unavailable("core %s has %d values (%d bytes) waiting to be committed, the most it queues; retry later",
-			a.sv.core.Key(), a.queuedValues, a.queuedBytes))
-		return
+	if len(a.queue) > 0 && (a.queuedValues+len(req.values) > maxQueuedValues || a.queuedBytes+req.bytes > maxQueuedBytes) {
+		return Unavailable("core %s has %d values (%d bytes) waiting to be committed, the most it queues; retry later",
+			a.sv.core.Key(), a.queuedValues, a.queuedBytes)
 	}
 	if !a.running {
 		if !a.s.begin() {
-			a.s.respondError(r, Unavailable("bridge is shutting down"))
-			return
+			return Unavailable("bridge is shutting down")
 		}
 		a.running = true
 		go a.run()
 	}
 	a.queue = append(a.queue, req)
-	a.queuedValues += len(values)
+	a.queuedValues += len(req.values)
 	a.queuedBytes += req.bytes
+	return nil
 }
 
 // run commits groups until the queue is empty.
