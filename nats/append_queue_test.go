@@ -2,12 +2,9 @@ package nats
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	natsgo "github.com/nats-io/nats.go"
 )
 
 // A core whose commits cannot keep up queues appends only up to its limit:
@@ -27,18 +24,7 @@ func TestAppendQueueIsBounded(t *testing.T) {
 	sv.app.mu.Unlock()
 
 	const sent = 25
-	replies := make(chan *natsgo.Msg, sent)
-	inbox := natsgo.NewInbox()
-	sub, err := a.nc.ChanSubscribe(inbox, replies)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Unsubscribe()
-	for i := range sent {
-		if err := a.nc.PublishRequest("core."+key+".append", inbox, []byte(strconv.Itoa(i))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	replies := sendAppends(t, a.nc, key, sent)
 	timeout := time.After(reqTimeout)
 	for range sent - maxQueuedValues {
 		select {

@@ -184,18 +184,7 @@ func TestServiceFullInboxReportsDrops(t *testing.T) {
 		}
 	}()
 	const sent = 50
-	replies := make(chan *natsgo.Msg, sent)
-	inbox := natsgo.NewInbox()
-	sub, err := a.nc.ChanSubscribe(inbox, replies)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Unsubscribe()
-	for i := range sent {
-		if err := a.nc.PublishRequest("core."+key+".append", inbox, []byte(strconv.Itoa(i))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	replies := sendAppends(t, a.nc, key, sent)
 	// NATS delivers a connection's messages in order, so once the other
 	// core answers, the bridge has taken or dropped every append.
 	a.info(other)
@@ -232,4 +221,23 @@ func TestServiceFullInboxReportsDrops(t *testing.T) {
 	if got := a.info(key).Length; got != uint64(delivered) {
 		t.Errorf("core length %d, want %d", got, delivered)
 	}
+}
+
+// sendAppends publishes n appends of the values 0 to n-1 to core key
+// without waiting, and returns the channel their replies arrive on.
+func sendAppends(t *testing.T, nc *natsgo.Conn, key string, n int) <-chan *natsgo.Msg {
+	t.Helper()
+	replies := make(chan *natsgo.Msg, n)
+	inbox := natsgo.NewInbox()
+	sub, err := nc.ChanSubscribe(inbox, replies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Unsubscribe() })
+	for i := range n {
+		if err := nc.PublishRequest("core."+key+".append", inbox, []byte(strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return replies
 }
