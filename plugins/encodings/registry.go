@@ -197,12 +197,17 @@ func (r *remote) Info(ctx context.Context) (Info, error) {
 	return info, r.proc.Wrap(err)
 }
 
+// unchanged answers a call in a verbatim format without the plugin.
+func (r *remote) unchanged(ctx context.Context, bs [][]byte) ([][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, r.proc.Wrap(err)
+	}
+	return nonNil(bs), nil
+}
+
 func (r *remote) Encode(ctx context.Context, wire Format, values [][]byte) ([][]byte, error) {
 	if r.verbatim(ctx, wire) {
-		if err := ctx.Err(); err != nil {
-			return nil, r.proc.Wrap(err)
-		}
-		return nonNil(values), nil
+		return r.unchanged(ctx, values)
 	}
 	e, err := r.proc.Get(ctx)
 	if err != nil {
@@ -214,10 +219,7 @@ func (r *remote) Encode(ctx context.Context, wire Format, values [][]byte) ([][]
 
 func (r *remote) Decode(ctx context.Context, want Format, blocks [][]byte) ([][]byte, error) {
 	if r.verbatim(ctx, want) {
-		if err := ctx.Err(); err != nil {
-			return nil, r.proc.Wrap(err)
-		}
-		return nonNil(blocks), nil
+		return r.unchanged(ctx, blocks)
 	}
 	e, err := r.proc.Get(ctx)
 	if err != nil {
